@@ -1,0 +1,471 @@
+//! Chunked and Length decoding: named vectors, every split, one byte at a
+//! time, and proptest against a naive encoder.
+
+use super::*;
+use crate::http::{BodyDecoder, BodyFraming};
+use proptest::prelude::*;
+
+/// What a caller following the `Step` contract ends up with.
+#[derive(Debug, PartialEq, Eq)]
+struct Outcome {
+    data: Vec<u8>,
+    /// Bytes after the body (only meaningful when `ended`).
+    leftover: Vec<u8>,
+    ended: bool,
+}
+
+/// Drive `decode` over `pieces` the way the server does: unconsumed bytes
+/// stay at the front of its buffer and new bytes are appended after them.
+/// Checks the contract on every call.
+fn drive(
+    mut decode: impl FnMut(&[u8]) -> Result<Step<BodyEvent>, BodyError>,
+    pieces: &[&[u8]],
+) -> Result<Outcome, BodyError> {
+    let mut pending = Vec::new();
+    let mut data = Vec::new();
+    for (i, piece) in pieces.iter().enumerate() {
+        pending.extend_from_slice(piece);
+        // Every call consumes a byte or returns an event (each Data event
+        // consumes at least one byte), so this many calls is plenty.
+        let max_calls = 2 * pending.len() + 4;
+        let mut calls = 0usize;
+        loop {
+            calls += 1;
+            assert!(calls <= max_calls, "decoder spins");
+            let step = decode(&pending)?;
+            assert!(step.consumed <= pending.len(), "consumed past the input");
+            match step.event {
+                Some(BodyEvent::Data(range)) => {
+                    assert!(!range.is_empty(), "empty Data event");
+                    assert!(range.end <= step.consumed, "Data outside consumed bytes");
+                    data.extend_from_slice(&pending[range]);
+                }
+                Some(BodyEvent::End) => {
+                    pending.drain(..step.consumed);
+                    // Idempotent End that never consumes the next request.
+                    assert_eq!(decode(&pending)?, Step::event(0, BodyEvent::End));
+                    for rest in &pieces[i + 1..] {
+                        pending.extend_from_slice(rest);
+                    }
+                    return Ok(Outcome {
+                        data,
+                        leftover: pending,
+                        ended: true,
+                    });
+                }
+                None if step.consumed == 0 => break,
+                None => {}
+            }
+            pending.drain(..step.consumed);
+        }
+    }
+    Ok(Outcome {
+        data,
+        leftover: pending,
+        ended: false,
+    })
+}
+
+fn chunked(input: &[&[u8]]) -> Result<Outcome, BodyError> {
+    let mut dec = ChunkedDecoder::new(ChunkedLimits::default());
+    drive(|i| dec.decode(i), input)
+}
+
+fn with_limits(limits: ChunkedLimits, input: &[u8]) -> Result<Outcome, BodyError> {
+    let mut dec = ChunkedDecoder::new(limits);
+    drive(|i| dec.decode(i), &[input])
+}
+
+/// Whole, split at every byte, and one byte at a time must agree (for an
+/// error: the same error).
+fn assert_split_invariant(name: &str, input: &[u8]) -> Result<Outcome, BodyError> {
+    let whole = chunked(&[input]);
+    for split in 0..=input.len() {
+        let (a, b) = input.split_at(split);
+        assert_eq!(chunked(&[a, b]), whole, "{name}: split at {split}");
+    }
+    let bytes: Vec<&[u8]> = input.chunks(1).collect();
+    assert_eq!(chunked(&bytes), whole, "{name}: byte at a time");
+    whole
+}
+
+/// (name, input, decoded data, bytes left after the body)
+type ValidVector = (&'static str, &'static [u8], &'static [u8], &'static [u8]);
+
+const VALID: &[ValidVector] = &[
+    ("one chunk", b"3\r\nabc\r\n0\r\n\r\n", b"abc", b""),
+    (
+        "several chunks, data holding crlf",
+        b"3\r\nabc\r\n5\r\nde\r\nf\r\n1\r\ng\r\n0\r\n\r\n",
+        b"abcde\r\nfg",
+        b"",
+    ),
+    (
+        "hex both cases",
+        b"A\r\n0123456789\r\na\r\n0123456789\r\n0\r\n\r\n",
+        b"01234567890123456789",
+        b"",
+    ),
+    ("leading zeros", b"0003\r\nabc\r\n0000\r\n\r\n", b"abc", b""),
+    (
+        "sixteen digits",
+        b"0000000000000003\r\nabc\r\n0\r\n\r\n",
+        b"abc",
+        b"",
+    ),
+    (
+        "extensions",
+        b"3;name=val\r\nabc\r\n0;last\r\n\r\n",
+        b"abc",
+        b"",
+    ),
+    (
+        "quoted extension with tab",
+        b"3;a=\"x y\"\t;b\r\nabc\r\n0\r\n\r\n",
+        b"abc",
+        b"",
+    ),
+    (
+        "trailers",
+        b"3\r\nabc\r\n0\r\nX-Sum: 1\r\nY:2\r\n\r\n",
+        b"abc",
+        b"",
+    ),
+    ("empty body", b"0\r\n\r\n", b"", b""),
+    (
+        "pipelined request after body",
+        b"1\r\nz\r\n0\r\n\r\nGET / HTTP/1.1\r\n",
+        b"z",
+        b"GET / HTTP/1.1\r\n",
+    ),
+];
+
+#[test]
+fn valid_vectors_every_split() {
+    for (name, input, data, leftover) in VALID {
+        let got = assert_split_invariant(name, input).unwrap_or_else(|e| panic!("{name}: {e:?}"));
+        let want = Outcome {
+            data: data.to_vec(),
+            leftover: leftover.to_vec(),
+            ended: true,
+        };
+        assert_eq!(got, want, "{name}");
+    }
+}
+
+const INVALID: &[(&str, &[u8], BodyError)] = &[
+    ("empty size line", b"\r\n", BodyError::InvalidChunkSize),
+    (
+        "space before size",
+        b" 3\r\nabc\r\n",
+        BodyError::InvalidChunkSize,
+    ),
+    (
+        "space after size",
+        b"3 \r\nabc\r\n",
+        BodyError::InvalidChunkSize,
+    ),
+    (
+        "tab after size",
+        b"3\t\r\nabc\r\n",
+        BodyError::InvalidChunkSize,
+    ),
+    ("non-hex", b"g\r\n", BodyError::InvalidChunkSize),
+    ("plus sign", b"+3\r\nabc\r\n", BodyError::InvalidChunkSize),
+    ("minus sign", b"-3\r\nabc\r\n", BodyError::InvalidChunkSize),
+    ("0x prefix", b"0x3\r\nabc\r\n", BodyError::InvalidChunkSize),
+    (
+        "extension without size",
+        b";x\r\n",
+        BodyError::InvalidChunkSize,
+    ),
+    (
+        "seventeen digits",
+        b"00000000000000003\r\nabc\r\n",
+        BodyError::ChunkSizeOverflow,
+    ),
+    (
+        "beyond u64",
+        b"1FFFFFFFFFFFFFFFF\r\n",
+        BodyError::ChunkSizeOverflow,
+    ),
+    (
+        "bare lf after size",
+        b"3\nabc\r\n0\r\n\r\n",
+        BodyError::InvalidLineEnding,
+    ),
+    ("cr without lf", b"3\rabc\r\n", BodyError::InvalidLineEnding),
+    (
+        "bare lf in extension",
+        b"3;x\nabc\r\n",
+        BodyError::InvalidLineEnding,
+    ),
+    (
+        "ctl in extension",
+        b"3;x\x01\r\nabc\r\n",
+        BodyError::InvalidChunkExtension,
+    ),
+    (
+        "del in extension",
+        b"3;x\x7f\r\nabc\r\n",
+        BodyError::InvalidChunkExtension,
+    ),
+    (
+        "data too long",
+        b"3\r\nabcd\r\n0\r\n\r\n",
+        BodyError::MissingChunkCrlf,
+    ),
+    (
+        "lf only after data",
+        b"3\r\nabc\n0\r\n\r\n",
+        BodyError::MissingChunkCrlf,
+    ),
+    (
+        "cr then junk after data",
+        b"3\r\nabc\rx",
+        BodyError::MissingChunkCrlf,
+    ),
+    (
+        "trailer obs-fold",
+        b"0\r\nA: b\r\n c\r\n\r\n",
+        BodyError::InvalidTrailer,
+    ),
+    (
+        "trailer without colon",
+        b"0\r\nAbc\r\n\r\n",
+        BodyError::InvalidTrailer,
+    ),
+    (
+        "trailer empty name",
+        b"0\r\n: b\r\n\r\n",
+        BodyError::InvalidTrailer,
+    ),
+    (
+        "trailer ctl",
+        b"0\r\nA: \x01\r\n\r\n",
+        BodyError::InvalidTrailer,
+    ),
+    (
+        "trailer bare lf",
+        b"0\r\nA: b\n\r\n",
+        BodyError::InvalidLineEnding,
+    ),
+    (
+        "trailer cr junk",
+        b"0\r\nA: b\rx\r\n",
+        BodyError::InvalidLineEnding,
+    ),
+    ("final bare lf", b"0\r\n\n", BodyError::InvalidLineEnding),
+    ("final cr junk", b"0\r\n\rx", BodyError::InvalidLineEnding),
+];
+
+#[test]
+fn invalid_vectors_every_split() {
+    for (name, input, want) in INVALID {
+        assert_eq!(assert_split_invariant(name, input), Err(*want), "{name}");
+    }
+}
+
+#[test]
+fn incomplete_bodies_need_more() {
+    for input in [
+        &b""[..],
+        b"3",
+        b"3\r",
+        b"3\r\nab",
+        b"3\r\nabc\r",
+        b"0\r\n",
+        b"0\r\nA: b\r\n",
+    ] {
+        let got = chunked(&[input]).unwrap();
+        assert!(!got.ended, "{:?}", String::from_utf8_lossy(input));
+    }
+    // The largest size that fits in a u64 is accepted (and then awaits data).
+    let got = chunked(&[b"FFFFFFFFFFFFFFFF\r\nab"]).unwrap();
+    assert_eq!((got.data, got.ended), (b"ab".to_vec(), false));
+}
+
+#[test]
+fn chunk_line_limit_exact_and_one_over() {
+    let limits = ChunkedLimits {
+        max_chunk_extension_bytes: 8,
+        max_trailer_bytes: 100,
+    };
+    assert!(
+        with_limits(limits, b"3;abcdef\r\nabc\r\n0\r\n\r\n")
+            .unwrap()
+            .ended
+    );
+    assert_eq!(
+        with_limits(limits, b"3;abcdefg\r\nabc\r\n0\r\n\r\n"),
+        Err(BodyError::ChunkExtensionTooLong { limit: 8 })
+    );
+    // Long hex sizes count too.
+    assert_eq!(
+        with_limits(limits, b"000000003\r\nabc\r\n"),
+        Err(BodyError::ChunkExtensionTooLong { limit: 8 })
+    );
+}
+
+#[test]
+fn trailer_limit_exact_and_one_over() {
+    // Trailer section "A: 1234\r\n\r\n" is 11 bytes.
+    let input = b"0\r\nA: 1234\r\n\r\n";
+    let limits = |max_trailer_bytes| ChunkedLimits {
+        max_chunk_extension_bytes: 100,
+        max_trailer_bytes,
+    };
+    assert!(with_limits(limits(11), input).unwrap().ended);
+    assert_eq!(
+        with_limits(limits(10), input),
+        Err(BodyError::TrailersTooLarge { limit: 10 })
+    );
+}
+
+#[test]
+fn decoded_so_far_counts_data_only() {
+    let mut dec = BodyDecoder::new(BodyFraming::Chunked, ChunkedLimits::default());
+    let input = b"3;x\r\nabc\r\n2\r\nde\r\n0\r\n\r\n";
+    let out = drive(|i| dec.decode(i), &[input]).unwrap();
+    assert_eq!(out.data, b"abcde");
+    assert_eq!(dec.decoded_so_far(), 5);
+    assert!(dec.is_done());
+    assert_eq!(dec.finish(), Ok(()));
+}
+
+#[test]
+fn length_decoder_end_semantics() {
+    // Content-Length: 0 and no body: End at once, nothing consumed.
+    for framing in [BodyFraming::None, BodyFraming::Length(0)] {
+        let mut dec = BodyDecoder::new(framing, ChunkedLimits::default());
+        assert!(dec.is_done());
+        assert_eq!(dec.decode(b"GET"), Ok(Step::event(0, BodyEvent::End)));
+        assert_eq!(dec.decode(b"GET"), Ok(Step::event(0, BodyEvent::End)));
+    }
+    let mut dec = BodyDecoder::new(BodyFraming::Length(5), ChunkedLimits::default());
+    assert_eq!(dec.decode(b""), Ok(Step::need_more()));
+    assert_eq!(dec.finish(), Err(BodyError::Truncated));
+    assert_eq!(
+        dec.decode(b"abc"),
+        Ok(Step::event(3, BodyEvent::Data(0..3)))
+    );
+    assert_eq!(
+        dec.decode(b"deNEXT"),
+        Ok(Step::event(2, BodyEvent::Data(0..2)))
+    );
+    assert!(dec.is_done());
+    assert_eq!(dec.decode(b"NEXT"), Ok(Step::event(0, BodyEvent::End)));
+    assert_eq!(dec.decode(b"NEXT"), Ok(Step::event(0, BodyEvent::End)));
+    assert_eq!(dec.decoded_so_far(), 5);
+}
+
+#[test]
+fn chunked_done_is_idempotent_without_consuming() {
+    let mut dec = ChunkedDecoder::new(ChunkedLimits::default());
+    assert_eq!(
+        dec.decode(b"0\r\n\r\nX"),
+        Ok(Step::event(5, BodyEvent::End))
+    );
+    assert!(dec.is_done());
+    assert_eq!(dec.decode(b"X"), Ok(Step::event(0, BodyEvent::End)));
+}
+
+/// The naive oracle: encode `body` in chunks of the given sizes.
+fn encode_chunked(
+    body: &[u8],
+    sizes: &[usize],
+    exts: &[String],
+    trailers: &[(String, String)],
+    upper: bool,
+) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut rest = body;
+    let mut i = 0;
+    while !rest.is_empty() {
+        let n = sizes[i % sizes.len()].min(rest.len());
+        let size = if upper {
+            format!("{n:X}")
+        } else {
+            format!("{n:x}")
+        };
+        out.extend_from_slice(size.as_bytes());
+        out.extend_from_slice(exts[i % exts.len()].as_bytes());
+        out.extend_from_slice(b"\r\n");
+        out.extend_from_slice(&rest[..n]);
+        out.extend_from_slice(b"\r\n");
+        rest = &rest[n..];
+        i += 1;
+    }
+    out.extend_from_slice(b"0");
+    out.extend_from_slice(exts[i % exts.len()].as_bytes());
+    out.extend_from_slice(b"\r\n");
+    for (name, value) in trailers {
+        out.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
+    }
+    out.extend_from_slice(b"\r\n");
+    out
+}
+
+/// Cut `input` at the given points (taken modulo its length).
+fn pieces<'a>(input: &'a [u8], cuts: &[usize]) -> Vec<&'a [u8]> {
+    let mut cuts: Vec<usize> = cuts.iter().map(|c| c % (input.len() + 1)).collect();
+    cuts.sort_unstable();
+    let mut out = Vec::new();
+    let mut start = 0;
+    for cut in cuts {
+        out.push(&input[start..cut]);
+        start = cut;
+    }
+    out.push(&input[start..]);
+    out
+}
+
+proptest! {
+    #[test]
+    fn chunked_round_trip(
+        body in prop::collection::vec(any::<u8>(), 0..2000),
+        sizes in prop::collection::vec(1usize..300, 1..8),
+        exts in prop::collection::vec("(;[a-z]{1,5}(=[a-z0-9\"]{0,5})?){0,2}", 1..4),
+        trailers in prop::collection::vec(("[A-Za-z-]{1,8}", "[ -~]{0,10}"), 0..3),
+        upper in any::<bool>(),
+        next in prop::collection::vec(any::<u8>(), 0..50),
+        cuts in prop::collection::vec(any::<usize>(), 0..12),
+    ) {
+        let mut input = encode_chunked(&body, &sizes, &exts, &trailers, upper);
+        input.extend_from_slice(&next);
+        let out = chunked(&pieces(&input, &cuts)).unwrap();
+        prop_assert!(out.ended);
+        prop_assert_eq!(out.data, body);
+        prop_assert_eq!(out.leftover, next);
+    }
+
+    #[test]
+    fn length_round_trip(
+        body in prop::collection::vec(any::<u8>(), 0..2000),
+        next in prop::collection::vec(any::<u8>(), 0..50),
+        cuts in prop::collection::vec(any::<usize>(), 0..12),
+    ) {
+        let mut input = body.clone();
+        input.extend_from_slice(&next);
+        let len = u64::try_from(body.len()).unwrap();
+        let mut dec = BodyDecoder::new(BodyFraming::Length(len), ChunkedLimits::default());
+        let out = drive(|i| dec.decode(i), &pieces(&input, &cuts)).unwrap();
+        prop_assert!(out.ended);
+        prop_assert_eq!(out.data, body);
+        prop_assert_eq!(out.leftover, next);
+        prop_assert_eq!(dec.decoded_so_far(), len);
+    }
+
+    #[test]
+    fn chunked_arbitrary_bytes_never_panic_and_split_invariant(
+        input in prop::collection::vec(any::<u8>(), 0..300),
+        cuts in prop::collection::vec(any::<usize>(), 0..8),
+    ) {
+        let whole = chunked(&[&input]);
+        let split = chunked(&pieces(&input, &cuts));
+        match (&whole, &split) {
+            (Err(a), Err(b)) => prop_assert_eq!(a, b),
+            _ => prop_assert_eq!(whole, split),
+        }
+    }
+}

@@ -1,0 +1,48 @@
+//! ringdrop: an HTTP/1.1 file server for Linux on io_uring.
+//!
+//! Uploads of any size stream straight to disk through a fixed pool of
+//! registered buffers, so memory never grows with the file; no malformed, slow
+//! or hostile input can make the server spin, balloon, or leave a half-written
+//! file behind.
+//!
+//! # Architecture
+//!
+//! ```text
+//!   socket ──read_fixed──▶ FixedBuf (registered pool, per worker)
+//!                            │
+//!                            ├─▶ http::HeadParser / http::analyze   (sans-IO)
+//!                            ├─▶ http::BodyDecoder (length, chunked) (sans-IO)
+//!                            ├─▶ multipart::MultipartParser          (sans-IO)
+//!                            │        Data(Range) events = offsets into the FixedBuf
+//!                            ▼
+//!                     storage::StagedFile ──write_fixed_all_at──▶ O_TMPFILE
+//!                            │ commit: fdatasync → linkat/renameat → fsync(dir)
+//!                            ▼
+//!                        the named file under ROOT
+//! ```
+//!
+//! The protocol lives in pure, slice-fed state machines ([`http`],
+//! [`multipart`]): no I/O, no clock, no allocation per byte, no panic on any
+//! input. They are what the fuzz targets and property tests drive. The
+//! io_uring layer ([`storage`], [`server`]) only moves buffers and calls them.
+//!
+//! Module map:
+//! * [`step`] — the `Step` result shape every core shares.
+//! * [`http`] — request head, framing rules, body decoders, target decoding,
+//!   response encoding.
+//! * [`multipart`] — the streaming multipart/form-data scanner and filename rules.
+//! * [`config`] — the command line's `Config` and every limit.
+//! * [`storage`] — registered buffer pool, staged (atomic) files, the few raw
+//!   syscalls tokio-uring lacks.
+//! * [`server`] — workers, connections, routes, timeouts, shutdown.
+#![warn(missing_docs)]
+
+pub mod config;
+pub mod http;
+pub mod multipart;
+pub mod server;
+pub mod step;
+pub mod storage;
+
+#[doc(hidden)]
+pub mod fuzzing;

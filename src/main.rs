@@ -1,0 +1,142 @@
+//! The `ringdrop` binary: command line → [`Config`] → [`ringdrop::server::run`].
+//! No logic lives here; a start-up failure becomes one line on stderr and a
+//! non-zero exit.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+use ringdrop::config::{
+    parse_duration, parse_size, Config, MAX_BUFFER_SIZE_BYTES, MIN_BUFFERS_PER_WORKER,
+    MIN_BUFFER_SIZE_BYTES,
+};
+
+/// An HTTP/1.1 file server on io_uring: browse, download, and upload files of
+/// any size straight to disk with constant memory.
+#[derive(Debug, Parser)]
+#[command(name = "ringdrop", version, about, long_about = None)]
+struct Cli {
+    /// Directory to serve [default: the current directory]
+    root: Option<PathBuf>,
+
+    /// Address to bind
+    #[arg(short, long, default_value = "127.0.0.1")]
+    bind: IpAddr,
+
+    /// Port to listen on (0 picks a free port; the first stdout line says which)
+    #[arg(short, long, default_value_t = 8080)]
+    port: u16,
+
+    /// Worker threads, each with its own io_uring and listener [default: number of CPUs]
+    #[arg(short, long)]
+    workers: Option<usize>,
+
+    /// Largest file an upload may store (K, M, G, T suffixes, binary); larger → 413
+    #[arg(long, default_value = "1T", value_parser = parse_size)]
+    max_file_size: u64,
+
+    /// Serve files and listings only: refuse PUT, POST, MKCOL and DELETE (405)
+    #[arg(long)]
+    read_only: bool,
+
+    /// Allow DELETE of files and empty directories
+    #[arg(long)]
+    allow_delete: bool,
+
+    /// Durability off: answer uploads without fdatasync of the file and fsync
+    /// of its directory (faster; a crash may lose recent uploads)
+    #[arg(long)]
+    no_sync: bool,
+
+    /// Time allowed to receive a request head (e.g. 30, 30s, 500ms, 2m); then 408
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    head_timeout: Duration,
+
+    /// Longest pause allowed between two reads of a request body; then 408
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    body_idle_timeout: Duration,
+
+    /// How long an idle keep-alive connection stays open
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    keepalive_timeout: Duration,
+
+    /// After SIGINT/SIGTERM, how long requests in flight may take to finish
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    shutdown_timeout: Duration,
+
+    /// Connections open at once; beyond it new ones get 503
+    #[arg(long, default_value_t = 10_000)]
+    max_connections: usize,
+
+    /// Size of each registered I/O buffer (64K to 1G)
+    #[arg(long, default_value = "1M", value_parser = parse_size)]
+    buffer_size: u64,
+
+    /// Registered buffers per worker (at least 2; an upload uses 2 at a time)
+    #[arg(long, default_value_t = 16)]
+    buffers: usize,
+
+    /// Log level: error, warn, info, debug, trace (or a tracing filter)
+    #[arg(long, default_value = "info")]
+    log_level: String,
+}
+
+fn config_from(cli: Cli) -> anyhow::Result<Config> {
+    let root = match cli.root {
+        Some(root) => root,
+        None => std::env::current_dir()?,
+    };
+    let mut config = Config::new(root);
+    config.bind = cli.bind;
+    config.port = cli.port;
+    if let Some(workers) = cli.workers {
+        anyhow::ensure!(workers >= 1, "--workers must be at least 1");
+        config.workers = workers;
+    }
+    config.max_file_size_bytes = cli.max_file_size;
+    config.read_only = cli.read_only;
+    config.allow_delete = cli.allow_delete;
+    config.durable = !cli.no_sync;
+    config.head_timeout = cli.head_timeout;
+    config.body_idle_timeout = cli.body_idle_timeout;
+    config.keepalive_timeout = cli.keepalive_timeout;
+    config.shutdown_timeout = cli.shutdown_timeout;
+    anyhow::ensure!(
+        cli.max_connections >= 1,
+        "--max-connections must be at least 1"
+    );
+    config.max_connections = cli.max_connections;
+    let buffer_size = usize::try_from(cli.buffer_size).unwrap_or(usize::MAX);
+    anyhow::ensure!(
+        (MIN_BUFFER_SIZE_BYTES..=MAX_BUFFER_SIZE_BYTES).contains(&buffer_size),
+        "--buffer-size must be between 64K and 1G"
+    );
+    config.buffer_size_bytes = buffer_size;
+    anyhow::ensure!(
+        cli.buffers >= MIN_BUFFERS_PER_WORKER && cli.buffers <= usize::from(u16::MAX),
+        "--buffers must be between 2 and 65535"
+    );
+    config.buffers_per_worker = cli.buffers;
+    Ok(config)
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let filter = tracing_subscriber::EnvFilter::try_new(&cli.log_level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+    let result = config_from(cli)
+        .and_then(|config| ringdrop::server::run(config).map_err(anyhow::Error::from));
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("ringdrop: {err:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,282 @@
+//! The upload pipeline: socket → registered buffer → file, with the next
+//! socket read overlapping the current file write.
+//!
+//! Two registered buffers take turns. While the body bytes in one are being
+//! written to their file(s), the socket reads into the other. Each filled
+//! buffer goes through the sans-IO cores: the body decoder (Content-Length or
+//! chunked) finds the body bytes and compacts them to the front of the
+//! buffer (a chunked body's framing is squeezed out in place); the
+//! [`BodySink`] (a single PUT file, or the multipart parser) decides which
+//! byte ranges go to which file at which offset. Bytes a core holds back (a
+//! partial chunk header, a possible partial multipart delimiter) are copied
+//! to the front of the next buffer: at most a few KiB, never file data.
+//!
+//! Buffer layout while a buffer is processed:
+//!
+//! ```text
+//! [0 .. body_len)        decoded body bytes not yet absorbed by the sink
+//! [body_len .. raw_pos)  framing bytes already decoded (dead)
+//! [raw_pos .. filled)    raw bytes not yet decoded
+//! ```
+//! with `0 <= body_len <= raw_pos <= filled <= capacity`.
+//!
+//! If the pool has no second buffer free, the upload runs on one buffer
+//! (write, then read) rather than waiting: two uploads each holding one
+//! buffer and waiting for a second would deadlock.
+
+use std::cell::Cell;
+use std::io;
+use std::ops::Range;
+
+use tokio::time::Instant;
+use tokio_uring::buf::fixed::FixedBuf;
+use tokio_uring::buf::{BoundedBuf, BoundedBufMut};
+
+use super::conn::{BodyState, Conn};
+use super::deadline::{bounded, Direction, Interrupted, ShutdownPolicy};
+use super::error::RequestError;
+use crate::http::{BodyDecoder, BodyEvent};
+use crate::storage::{sys, StagedFile};
+use std::os::fd::AsRawFd;
+
+/// One write the sink asks for: bytes `range` of the current buffer go to
+/// file number `file` at `offset`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedWrite {
+    /// Index of the file in the sink.
+    pub file: usize,
+    /// Bytes of the buffer.
+    pub range: Range<usize>,
+    /// Offset in the file.
+    pub offset: u64,
+}
+
+/// Where decoded body bytes go. Implemented by the PUT and the multipart
+/// routes; decides, does no I/O.
+pub trait BodySink {
+    /// Takes the decoded body bytes `body` and plans writes (ranges relative
+    /// to `body`). Returns how many bytes of `body` it is finished with; the
+    /// rest is presented again, followed by more bytes.
+    fn absorb(
+        &mut self,
+        body: &[u8],
+        writes: &mut Vec<PlannedWrite>,
+    ) -> Result<usize, RequestError>;
+    /// The body ended; `held_back` bytes were never absorbed.
+    fn end(&mut self, held_back: usize) -> Result<(), RequestError>;
+    /// The staged file number `index`.
+    fn file(&self, index: usize) -> &StagedFile;
+}
+
+/// How a body read ended badly.
+fn read_error(why: Option<Interrupted>) -> RequestError {
+    match why {
+        Some(Interrupted::Timeout) => RequestError::Timeout,
+        Some(Interrupted::Shutdown) => RequestError::Io(io::Error::other("server shutting down")),
+        None => RequestError::Body(crate::http::BodyError::Truncated),
+    }
+}
+
+/// Executes the planned writes for `buf`, in order. The buffer comes back
+/// in every outcome.
+async fn write_planned<S: BodySink>(
+    sink: &S,
+    mut buf: FixedBuf,
+    writes: &[PlannedWrite],
+    done: &Cell<bool>,
+) -> (io::Result<()>, FixedBuf) {
+    for write in writes {
+        let file = sink.file(write.file);
+        let (res, slice) = file
+            .write_all_at(buf.slice(write.range.clone()), write.offset)
+            .await;
+        buf = slice.into_inner();
+        if let Err(err) = res {
+            done.set(true);
+            return (Err(err), buf);
+        }
+    }
+    done.set(true);
+    (Ok(()), buf)
+}
+
+/// Copies `src` of `from` to the front of `to`.
+fn copy_to_front(from: &FixedBuf, src: Range<usize>, to: FixedBuf) -> FixedBuf {
+    let mut front = to.slice(0..src.len().max(1));
+    if !src.is_empty() {
+        front.put_slice(&from[src]);
+    }
+    front.into_inner()
+}
+
+/// Reads the request body through `sink`. On return the body is consumed
+/// (and bytes after it are back in `conn.rbuf`), or an error says why not.
+pub async fn pump_body<S: BodySink>(
+    conn: &mut Conn,
+    mut decoder: BodyDecoder,
+    sink: &mut S,
+) -> Result<(), RequestError> {
+    let worker = conn.worker.clone();
+    let config = &worker.config;
+    let pool = &worker.pool;
+    let mut cur = pool
+        .acquire(config.body_idle_timeout)
+        .await
+        .ok_or(RequestError::Busy)?;
+    let mut spare = pool.try_acquire();
+    let capacity = pool.buffer_size_bytes();
+
+    // The body's first bytes arrived with the head.
+    let prefix = conn.rbuf.len().min(capacity);
+    if prefix > 0 {
+        let mut front = cur.slice(0..prefix);
+        front.put_slice(&conn.rbuf[..prefix]);
+        cur = front.into_inner();
+    }
+    conn.rbuf.drain(..prefix);
+    let mut filled = prefix;
+    let mut body_len = 0usize;
+    let mut raw_pos = 0usize;
+    let mut writes: Vec<PlannedWrite> = Vec::new();
+
+    loop {
+        // 1. Decode raw bytes into body bytes, compacted to the front.
+        let mut ended = false;
+        loop {
+            let step = decoder.decode(&cur[raw_pos..filled])?;
+            let needs_more = step.needs_more();
+            raw_pos += step.consumed;
+            match step.event {
+                Some(BodyEvent::Data(range)) => {
+                    let at = raw_pos - step.consumed;
+                    let src = at + range.start..at + range.end;
+                    if src.start != body_len {
+                        cur.copy_within(src.clone(), body_len);
+                    }
+                    body_len += src.len();
+                }
+                Some(BodyEvent::End) => ended = true,
+                None => {}
+            }
+            if ended || needs_more {
+                break;
+            }
+        }
+        conn.body_bytes_in = decoder.decoded_so_far();
+
+        // 2. The sink decides where the body bytes go.
+        writes.clear();
+        let absorbed = sink.absorb(&cur[..body_len], &mut writes)?;
+
+        if ended {
+            sink.end(body_len - absorbed)?;
+            let never = Cell::new(false);
+            let (res, buf) = write_planned(&*sink, cur, &writes, &never).await;
+            // Bytes after the body are the next pipelined request.
+            conn.rbuf.extend_from_slice(&buf[raw_pos..filled]);
+            drop(buf);
+            res.map_err(RequestError::from_io)?;
+            conn.body = BodyState::Consumed;
+            return Ok(());
+        }
+
+        // 3. Overlap: write this buffer's planned ranges while reading into
+        //    the next buffer (or, with one buffer, write then read).
+        let body_tail = absorbed..body_len;
+        let raw_tail = raw_pos..filled;
+        let tail_len = body_tail.len() + raw_tail.len();
+        let read_limit = match &decoder {
+            // Never read past a Content-Length body: what follows belongs to
+            // the next request, and stays in the kernel until then.
+            BodyDecoder::Length { remaining, .. } => {
+                let want = usize::try_from(*remaining).unwrap_or(usize::MAX);
+                tail_len.saturating_add(want).min(capacity)
+            }
+            BodyDecoder::Chunked(_) => capacity,
+        };
+        let next = spare.take().or_else(|| pool.try_acquire());
+        let write_done = Cell::new(false);
+        let (write_res, read_res, next_buf) = match next {
+            Some(next) => {
+                let next = copy_to_front(&cur, body_tail.clone(), next);
+                let mut next = next;
+                if !raw_tail.is_empty() {
+                    let mut s = next.slice(body_tail.len()..tail_len);
+                    s.put_slice(&cur[raw_tail.clone()]);
+                    next = s.into_inner();
+                }
+                let sink_ref = &*sink;
+                let (write, read) = tokio::join!(
+                    write_planned(sink_ref, cur, &writes, &write_done),
+                    read_body(conn, next, tail_len, read_limit, &write_done)
+                );
+                spare = Some(write.1);
+                (write.0, read.0, read.1)
+            }
+            None => {
+                let (res, buf) = write_planned(&*sink, cur, &writes, &write_done).await;
+                if res.is_err() {
+                    drop(buf);
+                    return res.map_err(RequestError::from_io);
+                }
+                let mut buf = buf;
+                if body_tail.start > 0 {
+                    buf.copy_within(body_tail.clone(), 0);
+                }
+                if !raw_tail.is_empty() {
+                    buf.copy_within(raw_tail.clone(), body_tail.len());
+                }
+                let (read, buf) = read_body(conn, buf, tail_len, read_limit, &write_done).await;
+                (Ok(()), read, buf)
+            }
+        };
+        cur = next_buf;
+        write_res.map_err(RequestError::from_io)?;
+        filled = read_res?;
+        body_len = body_tail.len();
+        raw_pos = body_len;
+    }
+}
+
+/// Reads body bytes into `buf[start..limit)`: one read, then more while the
+/// overlapping write is still running, room remains, and bytes are already
+/// waiting in the socket (a read that would wait could not be taken back
+/// when the write finishes). Returns the new fill level.
+async fn read_body(
+    conn: &Conn,
+    mut buf: FixedBuf,
+    start: usize,
+    limit: usize,
+    write_done: &Cell<bool>,
+) -> (Result<usize, RequestError>, FixedBuf) {
+    let config = &conn.worker.config;
+    let mut filled = start;
+    loop {
+        if filled >= limit {
+            return (Ok(filled), buf);
+        }
+        let deadline = Instant::now() + config.body_idle_timeout;
+        let read = conn.stream.read_fixed(buf.slice(filled..limit));
+        let outcome = bounded(
+            &conn.stream,
+            read,
+            deadline,
+            &conn.worker.lifecycle,
+            ShutdownPolicy::OnAbort,
+            Direction::Read,
+        )
+        .await;
+        let (n, slice) = match outcome {
+            Ok((Ok(n), slice)) if n > 0 => (n, slice),
+            Ok((Ok(_), slice)) | Ok((Err(_), slice)) => {
+                return (Err(read_error(None)), slice.into_inner())
+            }
+            Err((why, (_, slice))) => return (Err(read_error(Some(why))), slice.into_inner()),
+        };
+        buf = slice.into_inner();
+        filled += n;
+        if write_done.get() || sys::bytes_readable(conn.stream.as_raw_fd()) == 0 {
+            return (Ok(filled), buf);
+        }
+    }
+}

@@ -1,0 +1,199 @@
+//! `POST /dir/` with multipart/form-data: every part with a file name is
+//! streamed to its own staged file; the request is all or nothing.
+
+use std::rc::Rc;
+
+use crate::http::{BodyDecoder, BodyFraming, StatusCode, Version};
+use crate::multipart::{boundary_from_content_type, collision_candidate, Event, MultipartParser};
+use crate::server::body::{pump_body, BodySink, PlannedWrite};
+use crate::server::conn::Conn;
+use crate::server::error::RequestError;
+use crate::server::request::Request;
+use crate::storage::staged::{sync_directory, unlink_committed};
+use crate::storage::{CommitMode, StagedFile};
+
+use super::put::stored_file_json;
+
+/// How many ` (n)` suffixes to try before giving up on a name.
+const MAX_COLLISION_ATTEMPTS: u32 = 10_000;
+
+/// One file part being received.
+struct StagedPart {
+    file: StagedFile,
+    name: String,
+    size_bytes: u64,
+}
+
+/// What the bytes of the current part are.
+enum CurrentPart {
+    /// Between parts, or in a form field (its bytes are discarded).
+    NotAFile,
+    /// File part number `index` of `files`.
+    File { index: usize },
+}
+
+struct MultipartSink {
+    parser: MultipartParser,
+    dir: Rc<std::os::fd::OwnedFd>,
+    files: Vec<StagedPart>,
+    current: CurrentPart,
+    max_file_size_bytes: u64,
+    eager_writeback: bool,
+}
+
+impl BodySink for MultipartSink {
+    fn absorb(
+        &mut self,
+        body: &[u8],
+        writes: &mut Vec<PlannedWrite>,
+    ) -> Result<usize, RequestError> {
+        let mut pos = 0;
+        loop {
+            let step = self.parser.feed(&body[pos..])?;
+            let needs_more = step.needs_more();
+            let base = pos;
+            pos += step.consumed;
+            match step.event {
+                Some(Event::PartStart(head)) => {
+                    self.current = match head.filename {
+                        Some(name) => {
+                            let file = StagedFile::create(self.dir.clone(), self.eager_writeback)?;
+                            self.files.push(StagedPart {
+                                file,
+                                name,
+                                size_bytes: 0,
+                            });
+                            CurrentPart::File {
+                                index: self.files.len() - 1,
+                            }
+                        }
+                        None => CurrentPart::NotAFile,
+                    };
+                }
+                Some(Event::Data(range)) => {
+                    if let CurrentPart::File { index } = self.current {
+                        let part = &mut self.files[index];
+                        let len = range.len() as u64;
+                        let size = part.size_bytes.saturating_add(len);
+                        if size > self.max_file_size_bytes {
+                            return Err(RequestError::FileTooLarge {
+                                limit: self.max_file_size_bytes,
+                            });
+                        }
+                        writes.push(PlannedWrite {
+                            file: index,
+                            range: base + range.start..base + range.end,
+                            offset: part.size_bytes,
+                        });
+                        part.size_bytes = size;
+                    }
+                }
+                Some(Event::PartEnd) => self.current = CurrentPart::NotAFile,
+                Some(Event::End) | None => {}
+            }
+            if needs_more {
+                break;
+            }
+        }
+        Ok(pos)
+    }
+
+    fn end(&mut self, _held_back: usize) -> Result<(), RequestError> {
+        self.parser.finish().map_err(RequestError::from)
+    }
+
+    fn file(&self, index: usize) -> &StagedFile {
+        &self.files[index].file
+    }
+}
+
+/// Serves a multipart POST.
+pub async fn post(conn: &mut Conn, request: &Request) -> Result<(), RequestError> {
+    let worker = conn.worker.clone();
+    let config = &worker.config;
+    let content_type = request.headers.content_type.as_deref().unwrap_or("");
+    let boundary = boundary_from_content_type(content_type.as_bytes())?;
+    if request.info.framing == BodyFraming::None {
+        return Err(RequestError::LengthRequired);
+    }
+    let dir = match worker.root.open_dir(&request.target.path) {
+        Ok(dir) => Rc::new(dir),
+        Err(err) if matches!(err.raw_os_error(), Some(libc::ENOENT) | Some(libc::ENOTDIR)) => {
+            return Err(RequestError::DirectoryMissing)
+        }
+        Err(err) => return Err(err.into()),
+    };
+    let parser = MultipartParser::new(&boundary, config.multipart_limits)?;
+    if request.info.expect_continue && request.version == Version::Http11 {
+        conn.send_continue().await.map_err(RequestError::Io)?;
+    }
+    let mut sink = MultipartSink {
+        parser,
+        dir: dir.clone(),
+        files: Vec::new(),
+        current: CurrentPart::NotAFile,
+        max_file_size_bytes: config.max_file_size_bytes,
+        eager_writeback: config.durable,
+    };
+    let decoder = BodyDecoder::new(request.info.framing, config.chunked_limits);
+    pump_body(conn, decoder, &mut sink).await?;
+
+    let stored = commit_all(&mut sink.files, config.durable).await?;
+    if config.durable && !stored.is_empty() {
+        sync_directory(&dir).await?;
+    }
+    let mut json = String::from("{\"files\":[");
+    for (i, (name, size)) in stored.iter().enumerate() {
+        if i > 0 {
+            json.push(',');
+        }
+        let rel = if request.target.path.is_empty() {
+            name.clone()
+        } else {
+            format!("{}/{}", request.target.path, name)
+        };
+        stored_file_json(&mut json, name, &rel, *size);
+    }
+    json.push_str("]}");
+    let _ = conn.send_json(StatusCode::CREATED, &json).await;
+    Ok(())
+}
+
+/// Names every staged part (collision-free) in part order. If any fails,
+/// the names already given are removed: all or nothing.
+async fn commit_all(
+    files: &mut [StagedPart],
+    durable: bool,
+) -> Result<Vec<(String, u64)>, RequestError> {
+    if durable {
+        for part in files.iter() {
+            part.file.sync_data().await?;
+        }
+    }
+    let mut stored: Vec<(String, u64)> = Vec::with_capacity(files.len());
+    for part in files.iter_mut() {
+        match link_free_name(part) {
+            Ok(name) => stored.push((name, part.size_bytes)),
+            Err(err) => {
+                for ((name, _), earlier) in stored.iter().zip(files.iter()) {
+                    let _ = unlink_committed(earlier.file.dir(), name);
+                }
+                return Err(err);
+            }
+        }
+    }
+    Ok(stored)
+}
+
+/// Links `part` under its name, or the first free `name (n)`.
+fn link_free_name(part: &mut StagedPart) -> Result<String, RequestError> {
+    for n in 0..MAX_COLLISION_ATTEMPTS {
+        let candidate = collision_candidate(&part.name, n);
+        match part.file.link(&candidate, CommitMode::NoReplace) {
+            Ok(_) => return Ok(candidate),
+            Err(err) if err.raw_os_error() == Some(libc::EEXIST) => continue,
+            Err(err) => return Err(err.into()),
+        }
+    }
+    Err(RequestError::Conflict("no free name for the file"))
+}

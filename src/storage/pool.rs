@@ -1,0 +1,104 @@
+//! The per-worker pool of registered (fixed) buffers that every upload byte
+//! moves through.
+//!
+//! The pool is fixed at start-up: when it is empty a connection waits for a
+//! buffer — always with a deadline, since tokio-uring's `next()` "will never
+//! resolve" if no buffer is ever returned — and nothing allocates a new one.
+
+use std::io;
+use std::time::Duration;
+
+use tokio_uring::buf::fixed::{FixedBuf, FixedBufPool};
+
+/// A worker's registered buffers, all of one size.
+pub struct BufferPool {
+    pool: FixedBufPool<Vec<u8>>,
+    buffer_size_bytes: usize,
+}
+
+/// Why the pool could not be set up, in words a user can act on.
+#[derive(Debug)]
+pub struct PoolSetupError {
+    /// Bytes the buffers of all workers need locked.
+    pub needed_bytes: u64,
+    /// The RLIMIT_MEMLOCK soft limit, when one applies.
+    pub memlock_limit_bytes: Option<u64>,
+    /// What the kernel said, when registering failed.
+    pub source: Option<io::Error>,
+}
+
+impl std::fmt::Display for PoolSetupError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "registered buffers need {} KiB of locked memory",
+            self.needed_bytes / 1024
+        )?;
+        if let Some(limit) = self.memlock_limit_bytes {
+            write!(f, " but RLIMIT_MEMLOCK allows {} KiB", limit / 1024)?;
+        }
+        if let Some(err) = &self.source {
+            write!(f, " (io_uring buffer registration failed: {err})")?;
+        }
+        f.write_str("; raise `ulimit -l`, or lower --buffers / --buffer-size / --workers")
+    }
+}
+
+impl std::error::Error for PoolSetupError {}
+
+/// Checks, before any worker starts, that `needed_bytes` of registered
+/// buffers fit under RLIMIT_MEMLOCK (raised to its hard limit first). With
+/// CAP_IPC_LOCK the kernel does not charge them, so anything fits.
+pub fn check_memlock(needed_bytes: u64) -> Result<(), PoolSetupError> {
+    if super::sys::has_cap_ipc_lock() {
+        return Ok(());
+    }
+    match super::sys::memlock_limit() {
+        Ok(Some(limit)) if limit < needed_bytes => Err(PoolSetupError {
+            needed_bytes,
+            memlock_limit_bytes: Some(limit),
+            source: None,
+        }),
+        _ => Ok(()),
+    }
+}
+
+impl BufferPool {
+    /// Allocates `count` buffers of `buffer_size_bytes` and registers them
+    /// with the current tokio-uring runtime. Must run inside the runtime,
+    /// before any I/O (registration waits for in-flight operations).
+    pub fn register(count: usize, buffer_size_bytes: usize) -> Result<BufferPool, PoolSetupError> {
+        let pool = FixedBufPool::new(
+            std::iter::repeat_with(|| Vec::with_capacity(buffer_size_bytes)).take(count),
+        );
+        pool.register().map_err(|source| PoolSetupError {
+            needed_bytes: (count as u64).saturating_mul(buffer_size_bytes as u64),
+            memlock_limit_bytes: super::sys::memlock_limit().ok().flatten(),
+            source: Some(source),
+        })?;
+        Ok(BufferPool {
+            pool,
+            buffer_size_bytes,
+        })
+    }
+
+    /// Size of every buffer in the pool.
+    pub fn buffer_size_bytes(&self) -> usize {
+        self.buffer_size_bytes
+    }
+
+    /// A free buffer now, or `None`.
+    pub fn try_acquire(&self) -> Option<FixedBuf> {
+        self.pool.try_next(self.buffer_size_bytes)
+    }
+
+    /// A free buffer, waiting at most `wait` for one to be returned.
+    pub async fn acquire(&self, wait: Duration) -> Option<FixedBuf> {
+        if let Some(buf) = self.try_acquire() {
+            return Some(buf);
+        }
+        tokio::time::timeout(wait, self.pool.next(self.buffer_size_bytes))
+            .await
+            .ok()
+    }
+}
