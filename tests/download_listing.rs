@@ -294,3 +294,63 @@ fn missing_paths_are_404_json() {
         String::from_utf8_lossy(c.leftover())
     );
 }
+
+#[test]
+fn percent_encoded_names_and_query_strings() {
+    let root = TempDir::new("root");
+    fs::write(root.join("a b.txt"), b"spaced").unwrap();
+    fs::write(root.join("été.txt"), b"accent").unwrap();
+    let server = Server::start(&root.path, &[]);
+    for (target, want) in [
+        ("/a%20b.txt", &b"spaced"[..]),
+        ("/%C3%A9t%C3%A9.txt", &b"accent"[..]),
+        ("/%c3%a9t%c3%a9.txt", &b"accent"[..]),
+        ("/a%20b.txt?download=1", &b"spaced"[..]),
+    ] {
+        let r = get(&server, target, "");
+        assert_eq!(r.status, 200, "GET {target}: {:?}", r.body_str());
+        assert_eq!(r.body, want, "GET {target}");
+    }
+}
+
+#[test]
+fn listing_is_valid_json_for_awkward_names() {
+    use std::os::unix::ffi::OsStrExt;
+
+    let root = TempDir::new("root");
+    let awkward = [
+        "quo\"te.txt",
+        "back\\slash.txt",
+        "tab\there.txt",
+        "ctl\u{1}.txt",
+        "ünï ©ødé 📁.txt",
+        "<b>&amp;.html",
+    ];
+    for name in awkward {
+        fs::write(root.join(name), name.as_bytes()).unwrap();
+    }
+    // a name that is not UTF-8 at all: the listing must still be valid JSON
+    fs::write(
+        root.path.join(std::ffi::OsStr::from_bytes(b"raw\xff.bin")),
+        b"x",
+    )
+    .unwrap();
+    let server = Server::start(&root.path, &[]);
+
+    let r = get(&server, "/?json", "");
+    assert_eq!(r.status, 200, "{:?}", r.body_str());
+    let j = r.json();
+    let names: Vec<String> = entries_by_name(&j).into_iter().map(|e| e.0).collect();
+    for name in awkward {
+        assert!(
+            names.iter().any(|n| n == name),
+            "{name:?} missing or mangled in the listing: {names:?}"
+        );
+    }
+    // the non-UTF-8 name may be shown (lossily or escaped) or left out, but
+    // it must not break the listing or hide the other entries
+    assert!(
+        names.len() == awkward.len() || names.len() == awkward.len() + 1,
+        "{names:?}"
+    );
+}

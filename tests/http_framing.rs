@@ -155,6 +155,8 @@ framing_cases! {
     chunk_size_17_hex_digits: chunked_with("10000000000000000\r\nhello\r\n0\r\n\r\n") => 400, After::Close;
     chunk_size_overflow: chunked_with("FFFFFFFFFFFFFFFFFFFF\r\nhello\r\n0\r\n\r\n") => 400, After::Close;
     chunk_data_without_crlf: chunked_with("5\r\nhelloXX0\r\n\r\n") => 400, After::Close;
+    // a PUT needs a body length (RFC 9110 §8.6: 411 Length Required)
+    put_without_length: "PUT /s.txt HTTP/1.1\r\nHost: {host}\r\n\r\n" => 411, After::Any;
     // Host rules (RFC 9112 §3.2)
     missing_host: "GET /f.txt HTTP/1.1\r\n\r\n" => 400, After::Any;
     two_hosts: "GET /f.txt HTTP/1.1\r\nHost: {host}\r\nHost: {host}\r\n\r\n" => 400, After::Any;
@@ -379,5 +381,52 @@ fn delete_without_allow_delete_is_405_with_allow() {
         std::fs::read(root.join("f.txt")).unwrap(),
         F_TXT,
         "DELETE removed the file"
+    );
+}
+
+#[test]
+fn head_error_then_get_pipelined() {
+    // A HEAD answer carries no body, errors included (RFC 9110 §9.3.2); a body
+    // there would be read by a keep-alive client as the next response.
+    let (_root, server) = start_with_file();
+    let h = server.host();
+    let mut c = Conn::connect(server.addr);
+    c.send(
+        format!(
+            "HEAD /missing HTTP/1.1\r\nHost: {h}\r\n\r\n\
+             HEAD /../f.txt HTTP/1.1\r\nHost: {h}\r\n\r\n\
+             GET /f.txt HTTP/1.1\r\nHost: {h}\r\nConnection: close\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    let r1 = c.read_head_response();
+    assert_eq!(r1.status, 404);
+    let r2 = c
+        .try_read_response_for(true, EVENT_DEADLINE)
+        .unwrap_or_else(|e| panic!("second response unreadable after HEAD 404: {e}"));
+    assert!(
+        r2.status == 400 || r2.status == 403,
+        "HEAD /../f.txt: {r2:?} (a 404 body read as a response?)"
+    );
+    match c.try_read_response() {
+        Ok(r3) => {
+            assert_eq!(r3.status, 200, "{r3:?}");
+            assert_eq!(r3.body, F_TXT);
+        }
+        // closing after the traversal error is fine, if nothing else came
+        Err(e) => assert!(
+            c.is_eof() && c.leftover().is_empty(),
+            "GET after two HEAD errors: {e}"
+        ),
+    }
+    assert!(
+        c.wait_closed(Duration::from_secs(5)),
+        "extra bytes after the last response: {:?}",
+        String::from_utf8_lossy(c.leftover())
+    );
+    assert!(
+        c.leftover().is_empty(),
+        "bytes after the last response: {:?}",
+        String::from_utf8_lossy(c.leftover())
     );
 }

@@ -253,7 +253,19 @@ impl HeadParser {
         let cr = lf.checked_sub(1).filter(|&cr| cr >= line_start);
         let content_end = match cr {
             Some(cr) if buf.get(cr) == Some(&b'\r') => cr,
-            Some(_) | None => return Err(HeadError::BareLf),
+            Some(_) | None => {
+                // A request line already over the limit before its bare LF
+                // arrived was reported as too long by `check_partial` to a
+                // reader fed in pieces; report the same error whole.
+                if let ScanPhase::RequestLine { .. } = self.phase {
+                    if lf - line_start > self.limits.max_request_line_bytes {
+                        return Err(HeadError::RequestLineTooLong {
+                            limit: self.limits.max_request_line_bytes,
+                        });
+                    }
+                }
+                return Err(HeadError::BareLf);
+            }
         };
         let line = buf.get(line_start..content_end).unwrap_or_default();
         self.phase = match self.phase {

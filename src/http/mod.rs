@@ -29,6 +29,7 @@ pub mod framing;
 pub mod head;
 pub mod limits;
 pub mod mime;
+pub mod range;
 pub mod response;
 pub mod target;
 

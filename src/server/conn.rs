@@ -20,7 +20,7 @@ use super::error::RequestError;
 use super::request::Request;
 use super::routes;
 use super::worker::Worker;
-use crate::http::{error_json, HeadParser, RequestHead, ResponseHead, StatusCode, Version};
+use crate::http::{error_json, HeadParser, Method, RequestHead, ResponseHead, StatusCode, Version};
 
 /// Initial capacity of a connection's buffer; it grows (up to the head
 /// limit) only for large heads. Small, because idle connections keep it.
@@ -66,6 +66,9 @@ pub struct Conn {
     pub status: Option<StatusCode>,
     /// The response promised to close the connection.
     pub closing: bool,
+    /// The current request is a HEAD: responses carry no body (RFC 9110
+    /// §9.3.2), error responses included.
+    pub head_request: bool,
 }
 
 impl Conn {
@@ -83,6 +86,7 @@ impl Conn {
             bytes_out: 0,
             status: None,
             closing: false,
+            head_request: false,
         }
     }
 
@@ -116,6 +120,7 @@ impl Conn {
         self.bytes_out = 0;
         self.status = None;
         self.closing = false;
+        self.head_request = head.method == Method::Head;
         let parsed = Request::from_head(head, &self.rbuf);
         self.rbuf.drain(..head.head_len);
         let request = match parsed {
@@ -274,7 +279,7 @@ impl Conn {
             headers,
         }
         .encode(&mut out);
-        if head_only_length.is_none() {
+        if head_only_length.is_none() && !self.head_request {
             out.extend_from_slice(body);
         }
         self.status = Some(status);

@@ -960,6 +960,11 @@ impl Conn {
         true
     }
 
+    /// Whether the server has closed the connection (as seen so far).
+    pub fn is_eof(&self) -> bool {
+        self.eof
+    }
+
     /// Bytes received but not consumed by a parsed response.
     pub fn leftover(&self) -> &[u8] {
         &self.buf

@@ -1,16 +1,25 @@
-//! `GET` / `HEAD`: a file (streamed through registered buffers, constant
-//! memory) or a directory (redirect to the slash form, or a listing).
+//! `GET` / `HEAD`: a file or a directory (redirect to the slash form, or a
+//! listing).
+//!
+//! A file answers 304 (`If-None-Match`, `If-Modified-Since`), 206 for one
+//! satisfiable `Range` (decided by the pure [`crate::http::range`] core,
+//! `If-Range` included), 416 with `Content-Range: bytes */len`, or 200. The
+//! body is streamed through at most two registered buffers: constant memory
+//! whatever the file's size.
 
 use std::os::fd::{AsRawFd, OwnedFd};
 
 use tokio::time::Instant;
+use tokio_uring::buf::fixed::FixedBuf;
 use tokio_uring::buf::BoundedBuf;
+use tokio_uring::fs::File;
 
 use super::listing;
 use crate::http::date::{http_date, parse_http_date};
 use crate::http::encode::url_path;
 use crate::http::mime::content_type;
-use crate::http::{Method, StatusCode};
+use crate::http::range::{self, RangeDecision, Validators};
+use crate::http::{error_json, Method, StatusCode};
 use crate::server::conn::Conn;
 use crate::server::deadline::{bounded, Direction, ShutdownPolicy};
 use crate::server::error::RequestError;
@@ -93,6 +102,49 @@ async fn send_file(
             .await
             .map_err(RequestError::Io);
     }
+    // Range is defined for GET only (RFC 9110 §14.2): a HEAD ignores it.
+    let range_header = match request.method {
+        Method::Get => request.headers.range.as_deref(),
+        _ => None,
+    };
+    let validators = Validators {
+        etag: &tag,
+        last_modified: st.st_mtime,
+    };
+    let decision = range::decide(
+        range_header,
+        request.headers.if_range.as_deref(),
+        validators,
+        size,
+    );
+    let content_range;
+    let (status, offset, len) = match decision {
+        RangeDecision::Full => (StatusCode::OK, 0, size),
+        RangeDecision::Partial(part) => {
+            content_range = part.content_range(size);
+            headers.push(("Content-Range", &content_range));
+            (StatusCode::PARTIAL_CONTENT, part.start, part.len())
+        }
+        RangeDecision::Unsatisfiable => {
+            let content_range = range::unsatisfied_content_range(size);
+            let body = error_json(
+                "range_not_satisfiable",
+                &format!("The requested range is outside the file's {size} bytes."),
+            );
+            return conn
+                .send_response(
+                    StatusCode::RANGE_NOT_SATISFIABLE,
+                    &[
+                        ("Content-Type", "application/json"),
+                        ("Content-Range", &content_range),
+                    ],
+                    body.as_bytes(),
+                    None,
+                )
+                .await
+                .map_err(RequestError::Io);
+        }
+    };
     let disposition;
     if request.target.has_query_flag("download") {
         let mut value = String::from("attachment; filename*=UTF-8''");
@@ -100,82 +152,129 @@ async fn send_file(
         disposition = value;
         headers.push(("Content-Disposition", &disposition));
     }
-    conn.send_response(StatusCode::OK, &headers, b"", Some(size))
+    conn.send_response(status, &headers, b"", Some(len))
         .await
         .map_err(RequestError::Io)?;
-    if request.method == Method::Head || size == 0 {
+    if request.method == Method::Head || len == 0 {
         return Ok(());
     }
-    stream_file(conn, fd, 0, size).await
+    stream_file(conn, fd, offset, len).await
 }
 
-/// Streams `len` bytes of the file from `offset` to the client through one
-/// registered buffer: `read_fixed_at` from the file, `write_fixed_all` to
-/// the socket. Memory does not depend on the file's size.
+/// Streams `len` bytes of the file from `offset` to the client through
+/// registered buffers. Memory does not depend on the file's size: at most
+/// two buffers from the worker's pool, whatever the length.
+///
+/// With two buffers the next block is read from the file (`read_fixed_at`)
+/// while the previous one is written to the socket (`write_fixed_all`), so
+/// the disk and the network work at once. When the pool has only one buffer
+/// free, the same loop runs read-then-write with one.
 pub async fn stream_file(
     conn: &mut Conn,
     fd: OwnedFd,
-    mut offset: u64,
+    offset: u64,
     len: u64,
 ) -> Result<(), RequestError> {
-    let worker = conn.worker.clone();
-    let config = &worker.config;
     let file = tokio_uring::fs::File::from_std(std::fs::File::from(fd));
-    let mut buf = worker
-        .pool
-        .acquire(config.body_idle_timeout)
-        .await
-        .ok_or(RequestError::Busy)?;
-    let capacity = worker.pool.buffer_size_bytes();
-    let end = offset.saturating_add(len);
-    let result = loop {
-        if offset >= end {
-            break Ok(());
-        }
-        let want = usize::try_from(end - offset)
-            .unwrap_or(usize::MAX)
-            .min(capacity);
-        let (res, slice) = file.read_fixed_at(buf.slice(0..want), offset).await;
-        buf = slice.into_inner();
-        let n = match res {
-            Ok(0) => {
-                break Err(RequestError::Io(std::io::Error::other(
-                    "file shrank while being sent",
-                )))
-            }
-            Ok(n) => n,
-            Err(err) => break Err(RequestError::Io(err)),
-        };
-        let deadline = Instant::now() + config.body_idle_timeout;
-        let write = conn.stream.write_fixed_all(buf.slice(0..n));
-        match bounded(
-            &conn.stream,
-            write,
-            deadline,
-            &worker.lifecycle,
-            ShutdownPolicy::OnAbort,
-            Direction::Write,
-        )
-        .await
-        {
-            Ok((Ok(()), slice)) => buf = slice.into_inner(),
-            Ok((Err(err), slice)) => {
-                buf = slice.into_inner();
-                break Err(RequestError::Io(err));
-            }
-            Err((_, (_, slice))) => {
-                buf = slice.into_inner();
-                break Err(RequestError::Timeout);
-            }
-        }
-        conn.bytes_out += n as u64;
-        offset += n as u64;
-    };
-    drop(buf);
+    let result = pump(conn, &file, offset, len).await;
+    // The buffers went back to the pool inside `pump`, on every path.
     let _ = file.close().await;
     if result.is_err() {
         // The head promised more bytes than were sent: close.
         conn.closing = true;
     }
     result
+}
+
+/// The read/write pipeline of [`stream_file`]. Every buffer is dropped
+/// (returned to the pool) before this returns, on every path; io_uring
+/// operations are always awaited to completion (see `deadline::bounded`),
+/// so no buffer is dropped while the kernel holds it.
+async fn pump(conn: &mut Conn, file: &File, mut offset: u64, len: u64) -> Result<(), RequestError> {
+    let worker = conn.worker.clone();
+    let capacity = worker.pool.buffer_size_bytes();
+    let end = offset.saturating_add(len);
+    // Waiting for the pool is bounded, like every pool wait (tokio-uring's
+    // `next()` never resolves if no buffer comes back).
+    let first = worker
+        .pool
+        .acquire(worker.config.body_idle_timeout)
+        .await
+        .ok_or(RequestError::Busy)?;
+    // The second buffer is a bonus: never wait for it.
+    let mut spare = worker.pool.try_acquire();
+    let (mut full, mut filled) = read_block(file, first, offset, end, capacity).await?;
+    offset += filled as u64;
+    loop {
+        if offset >= end {
+            write_block(conn, full, filled).await?;
+            return Ok(());
+        }
+        match spare.take() {
+            Some(next) => {
+                let (written, read) = tokio::join!(
+                    write_block(conn, full, filled),
+                    read_block(file, next, offset, end, capacity),
+                );
+                let (next, n) = read?;
+                spare = Some(written?);
+                (full, filled) = (next, n);
+            }
+            None => {
+                let buf = write_block(conn, full, filled).await?;
+                (full, filled) = read_block(file, buf, offset, end, capacity).await?;
+            }
+        }
+        offset += filled as u64;
+    }
+}
+
+/// Reads the next block (at most `capacity` bytes, never past `end`) at
+/// `offset` into `buf`. A read of 0 before `end` means the file shrank
+/// after the head announced its length.
+async fn read_block(
+    file: &File,
+    buf: FixedBuf,
+    offset: u64,
+    end: u64,
+    capacity: usize,
+) -> Result<(FixedBuf, usize), RequestError> {
+    let want = usize::try_from(end - offset)
+        .unwrap_or(usize::MAX)
+        .min(capacity);
+    let (res, slice) = file.read_fixed_at(buf.slice(0..want), offset).await;
+    let buf = slice.into_inner();
+    match res {
+        Ok(0) => Err(RequestError::Io(std::io::Error::other(
+            "file shrank while being sent",
+        ))),
+        Ok(n) => Ok((buf, n)),
+        Err(err) => Err(RequestError::Io(err)),
+    }
+}
+
+/// Writes `buf[..n]` to the client, bounded by the body idle timeout (a
+/// client that stops reading cannot hold the connection), and hands the
+/// buffer back for the next read. `write_fixed_all` loops over short writes.
+async fn write_block(conn: &mut Conn, buf: FixedBuf, n: usize) -> Result<FixedBuf, RequestError> {
+    let worker = conn.worker.clone();
+    let deadline = Instant::now() + worker.config.body_idle_timeout;
+    let write = conn.stream.write_fixed_all(buf.slice(0..n));
+    match bounded(
+        &conn.stream,
+        write,
+        deadline,
+        &worker.lifecycle,
+        ShutdownPolicy::OnAbort,
+        Direction::Write,
+    )
+    .await
+    {
+        Ok((Ok(()), slice)) => {
+            conn.bytes_out += n as u64;
+            Ok(slice.into_inner())
+        }
+        Ok((Err(err), _)) => Err(RequestError::Io(err)),
+        Err(_) => Err(RequestError::Timeout),
+    }
 }
