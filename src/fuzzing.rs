@@ -285,7 +285,9 @@ pub fn fuzz_chunked(data: &[u8]) {
 
 /// Feeds `data` to a [`BodyDecoder`] in pieces cut at `splits`, the way the
 /// server does (unconsumed bytes stay in front, the next piece is appended),
-/// asserting the [`Step`](crate::step::Step) contract on every call.
+/// asserting the [`Step`](crate::step::Step) contract on every call, and
+/// that [`BodyDecoder::min_bytes_remaining`] never promised more bytes than
+/// the body turned out to have (the server may block reading that many).
 fn drive_body(
     framing: BodyFraming,
     limits: ChunkedLimits,
@@ -302,6 +304,9 @@ fn drive_body(
         .saturating_mul(2)
         .saturating_add(16);
     let mut calls = 0usize;
+    // The most that `min_bytes_remaining` promised at any point, as an
+    // offset in `data`: the body must not end before it.
+    let mut promised = decoder.min_bytes_remaining();
     let mut out = BodyOutcome {
         data: Vec::new(),
         end: None,
@@ -355,12 +360,19 @@ fn drive_body(
                         "End is not sticky"
                     );
                     out.end = Some(base + step.consumed);
+                    assert!(
+                        promised <= (base + step.consumed) as u64,
+                        "min_bytes_remaining promised {promised} bytes, the body ended at {}",
+                        base + step.consumed
+                    );
+                    assert_eq!(decoder.min_bytes_remaining(), 0);
                     assert_eq!(decoder.decoded_so_far(), out.data.len() as u64);
                     return out;
                 }
             }
             pending.drain(..step.consumed);
             base += step.consumed;
+            promised = promised.max((base as u64).saturating_add(decoder.min_bytes_remaining()));
             if needs_more {
                 // Body decoders consume framing bytes as they arrive.
                 assert!(pending.is_empty(), "holds back {} bytes", pending.len());
@@ -744,6 +756,16 @@ mod tests {
             .collect();
         seeds.sort();
         assert!(!seeds.is_empty(), "no seeds in {}", dir.display());
+        for (path, _) in &seeds {
+            // `.gitignore` drops libFuzzer's hash-named inputs with
+            // `fuzz/corpus/*/[0-9a-f]*`: a seed named like one is never committed.
+            let name = path.file_name().unwrap_or_default().to_string_lossy();
+            assert!(
+                !name.starts_with(|c: char| c.is_ascii_digit() || ('a'..='f').contains(&c)),
+                "seed {} starts with a hex digit, so git ignores it: rename it",
+                path.display()
+            );
+        }
         seeds
     }
 

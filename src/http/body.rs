@@ -87,6 +87,21 @@ impl BodyDecoder {
         }
     }
 
+    /// A lower bound on the raw bytes the rest of a valid body contains (see
+    /// [`ChunkedDecoder::min_bytes_remaining`]); 0 once the body is complete.
+    ///
+    /// ```
+    /// use ringdrop::http::{BodyDecoder, BodyFraming, ChunkedLimits};
+    /// let dec = BodyDecoder::new(BodyFraming::Length(10), ChunkedLimits::default());
+    /// assert_eq!(dec.min_bytes_remaining(), 10);
+    /// ```
+    pub fn min_bytes_remaining(&self) -> u64 {
+        match self {
+            BodyDecoder::Length { remaining, .. } => *remaining,
+            BodyDecoder::Chunked(chunked) => chunked.min_bytes_remaining(),
+        }
+    }
+
     /// Call when the connection reached end of input: `Err(Truncated)`
     /// unless the whole body was received.
     pub fn finish(&self) -> Result<(), BodyError> {

@@ -136,6 +136,28 @@ impl ChunkedDecoder {
         self.decoded
     }
 
+    /// A lower bound on the raw bytes a valid body must still contain after
+    /// everything consumed so far: the rest of the current chunk, its CRLF,
+    /// and the last chunk `0\r\n\r\n`. The I/O layer may block reading
+    /// this many bytes without risking a wait for bytes that never come.
+    pub fn min_bytes_remaining(&self) -> u64 {
+        /// `0\r\n\r\n`: the shortest possible end of a chunked body.
+        const LAST_CHUNK_BYTES: u64 = 5;
+        match self.state {
+            ChunkedState::Data { remaining } => remaining.saturating_add(2 + LAST_CHUNK_BYTES),
+            ChunkedState::DataCr => 2 + LAST_CHUNK_BYTES,
+            ChunkedState::DataLf => 1 + LAST_CHUNK_BYTES,
+            ChunkedState::Size { .. }
+            | ChunkedState::Extension { .. }
+            | ChunkedState::SizeLf { .. }
+            | ChunkedState::TrailerStart { .. }
+            | ChunkedState::TrailerLine { .. }
+            | ChunkedState::TrailerLf { .. }
+            | ChunkedState::EndLf { .. } => 1,
+            ChunkedState::Done => 0,
+        }
+    }
+
     /// Emit as much of the current chunk as `input[pos..]` holds.
     fn data(&mut self, input: &[u8], pos: usize, remaining: u64) -> Step<BodyEvent> {
         let available = input.len().saturating_sub(pos);

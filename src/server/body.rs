@@ -185,15 +185,13 @@ pub async fn pump_body<S: BodySink>(
         let body_tail = absorbed..body_len;
         let raw_tail = raw_pos..filled;
         let tail_len = body_tail.len() + raw_tail.len();
-        let read_limit = match &decoder {
-            // Never read past a Content-Length body: what follows belongs to
-            // the next request, and stays in the kernel until then.
-            BodyDecoder::Length { remaining, .. } => {
-                let want = usize::try_from(*remaining).unwrap_or(usize::MAX);
-                tail_len.saturating_add(want).min(capacity)
-            }
-            BodyDecoder::Chunked(_) => capacity,
-        };
+        // Read no further than the bytes a valid body must still bring: a
+        // read that blocks is then always a read the client owes us, and
+        // bytes after the body (the next request) stay in the kernel.
+        let owed = decoder.min_bytes_remaining().saturating_sub(raw_tail.len() as u64).max(1);
+        let read_limit = tail_len
+            .saturating_add(usize::try_from(owed).unwrap_or(usize::MAX))
+            .min(capacity);
         let next = spare.take().or_else(|| pool.try_acquire());
         let write_done = Cell::new(false);
         let (write_res, read_res, next_buf) = match next {
@@ -238,10 +236,10 @@ pub async fn pump_body<S: BodySink>(
     }
 }
 
-/// Reads body bytes into `buf[start..limit)`: one read, then more while the
-/// overlapping write is still running, room remains, and bytes are already
-/// waiting in the socket (a read that would wait could not be taken back
-/// when the write finishes). Returns the new fill level.
+/// Reads body bytes into `buf[start..limit)`, where `limit` never exceeds
+/// what the client still owes: one read, then more while room remains and
+/// either the overlapping write is still running (keep the network busy) or
+/// bytes are already waiting in the socket. Returns the new fill level.
 async fn read_body(
     conn: &Conn,
     mut buf: FixedBuf,
@@ -275,7 +273,7 @@ async fn read_body(
         };
         buf = slice.into_inner();
         filled += n;
-        if write_done.get() || sys::bytes_readable(conn.stream.as_raw_fd()) == 0 {
+        if write_done.get() && sys::bytes_readable(conn.stream.as_raw_fd()) == 0 {
             return (Ok(filled), buf);
         }
     }
