@@ -188,7 +188,10 @@ pub async fn pump_body<S: BodySink>(
         // Read no further than the bytes a valid body must still bring: a
         // read that blocks is then always a read the client owes us, and
         // bytes after the body (the next request) stay in the kernel.
-        let owed = decoder.min_bytes_remaining().saturating_sub(raw_tail.len() as u64).max(1);
+        let owed = decoder
+            .min_bytes_remaining()
+            .saturating_sub(raw_tail.len() as u64)
+            .max(1);
         let read_limit = tail_len
             .saturating_add(usize::try_from(owed).unwrap_or(usize::MAX))
             .min(capacity);
