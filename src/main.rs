@@ -129,6 +129,7 @@ fn main() -> std::process::ExitCode {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let result = config_from(cli)
         .and_then(|config| ringdrop::server::run(config).map_err(anyhow::Error::from));

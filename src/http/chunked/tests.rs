@@ -469,3 +469,37 @@ proptest! {
         }
     }
 }
+
+/// `min_bytes_remaining` is what the server may block reading: after any
+/// prefix of a valid body has been decoded, it must never promise more bytes
+/// than the rest of the body holds (else a read could wait forever).
+#[test]
+fn min_bytes_remaining_never_overpromises() {
+    let bodies: &[&[u8]] = &[
+        b"5\r\nhello\r\n0\r\n\r\n",
+        b"1;ext=1\r\na\r\n10\r\n0123456789abcdef\r\n0\r\nTrailer: x\r\n\r\n",
+        b"0\r\n\r\n",
+    ];
+    for body in bodies {
+        for cut in 0..=body.len() {
+            let mut decoder = ChunkedDecoder::new(ChunkedLimits::default());
+            let mut pos = 0;
+            loop {
+                let step = decoder.decode(&body[pos..cut]).unwrap();
+                pos += step.consumed;
+                if step.needs_more() || step.event == Some(BodyEvent::End) {
+                    break;
+                }
+            }
+            let unread = (body.len() - pos) as u64;
+            assert!(
+                decoder.min_bytes_remaining() <= unread,
+                "{body:?} cut at {cut}: promises {} of {unread}",
+                decoder.min_bytes_remaining()
+            );
+            if pos == body.len() {
+                assert_eq!(decoder.min_bytes_remaining(), 0);
+            }
+        }
+    }
+}
