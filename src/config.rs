@@ -63,6 +63,10 @@ pub const MIN_BUFFER_SIZE_BYTES: usize = 64 * 1024;
 /// registered buffer at 1 GiB).
 pub const MAX_BUFFER_SIZE_BYTES: usize = 1 << 30;
 
+/// Registered buffers per worker when `--buffers` is not given (fewer when
+/// RLIMIT_MEMLOCK is lower and the process lacks CAP_IPC_LOCK).
+pub const DEFAULT_BUFFERS_PER_WORKER: usize = 16;
+
 /// Each upload keeps two buffers in flight (one being read from the socket,
 /// one being written to the file); a worker needs at least that many.
 pub const MIN_BUFFERS_PER_WORKER: usize = 2;
@@ -85,7 +89,7 @@ impl Config {
             shutdown_timeout: Duration::from_secs(30),
             max_connections: 10_000,
             buffer_size_bytes: 1 << 20,
-            buffers_per_worker: 16,
+            buffers_per_worker: DEFAULT_BUFFERS_PER_WORKER,
             head_limits: HeadLimits::default(),
             chunked_limits: ChunkedLimits::default(),
             multipart_limits: MultipartLimits::default(),

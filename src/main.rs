@@ -8,9 +8,10 @@ use std::time::Duration;
 
 use clap::Parser;
 use ringdrop::config::{
-    parse_duration, parse_size, Config, MAX_BUFFER_SIZE_BYTES, MIN_BUFFERS_PER_WORKER,
-    MIN_BUFFER_SIZE_BYTES,
+    parse_duration, parse_size, Config, DEFAULT_BUFFERS_PER_WORKER, MAX_BUFFER_SIZE_BYTES,
+    MIN_BUFFERS_PER_WORKER, MIN_BUFFER_SIZE_BYTES,
 };
+use ringdrop::storage::pool::buffers_that_fit;
 
 /// An HTTP/1.1 file server on io_uring: browse, download, and upload files of
 /// any size straight to disk with constant memory.
@@ -74,8 +75,9 @@ struct Cli {
     buffer_size: u64,
 
     /// Registered buffers per worker (at least 2; an upload uses 2 at a time)
-    #[arg(long, default_value_t = 16)]
-    buffers: usize,
+    /// [default: 16, or fewer to fit under `ulimit -l` without CAP_IPC_LOCK]
+    #[arg(long)]
+    buffers: Option<usize>,
 
     /// Log level: error, warn, info, debug, trace (or a tracing filter)
     #[arg(long, default_value = "info")]
@@ -113,11 +115,19 @@ fn config_from(cli: Cli) -> anyhow::Result<Config> {
         "--buffer-size must be between 64K and 1G"
     );
     config.buffer_size_bytes = buffer_size;
+    let buffers = cli.buffers.unwrap_or_else(|| {
+        buffers_that_fit(
+            config.workers,
+            config.buffer_size_bytes,
+            DEFAULT_BUFFERS_PER_WORKER,
+            MIN_BUFFERS_PER_WORKER,
+        )
+    });
     anyhow::ensure!(
-        cli.buffers >= MIN_BUFFERS_PER_WORKER && cli.buffers <= usize::from(u16::MAX),
+        buffers >= MIN_BUFFERS_PER_WORKER && buffers <= usize::from(u16::MAX),
         "--buffers must be between 2 and 65535"
     );
-    config.buffers_per_worker = cli.buffers;
+    config.buffers_per_worker = buffers;
     Ok(config)
 }
 

@@ -441,3 +441,87 @@ fn sigint_when_idle_exits_0_and_port_is_closed() {
         Ok(_) => panic!("port still accepts connections after exit"),
     }
 }
+
+// --- registered buffers vs RLIMIT_MEMLOCK ----------------------------------
+
+/// As an unprivileged user (no CAP_IPC_LOCK) with `ulimit -l` of 1 MiB, an
+/// explicit pool of 2 workers x 16 x 1 MiB cannot be pinned: ringdrop must
+/// say so in one line naming the limit and what to change, and exit
+/// non-zero. With a pool that fits (2 x 2 x 64 KiB = 256 KiB) it starts, and
+/// without `--buffers` it shrinks the default pool to fit an 8 MiB limit
+/// (fewer than 16 buffers per worker) instead of refusing to start.
+#[test]
+fn registered_buffers_are_sized_against_memlock() {
+    use std::os::unix::fs::PermissionsExt;
+    let root = TempDir::new("memlock");
+    let bin_dir = TempDir::new("memlock-bin");
+    // The unprivileged user must be able to reach the binary and ROOT,
+    // wherever the build tree lives.
+    let bin = bin_dir.join("ringdrop");
+    std::fs::copy(BIN, &bin).unwrap();
+    for dir in [&root.path, &bin_dir.path] {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let unprivileged = |extra: &[&str]| {
+        let mut cmd = Command::new("setpriv");
+        cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"]);
+        cmd.args(["prlimit", "--memlock=1048576", "--"]);
+        cmd.arg(&bin);
+        cmd.args(["--port", "0", "--workers", "2"]);
+        cmd.args(extra);
+        cmd.arg(&root.path);
+        cmd
+    };
+    let out = run_with_deadline(unprivileged(&["--buffers", "16"]), EVENT_DEADLINE);
+    let status = out
+        .status
+        .expect("still running with a pool that cannot fit");
+    assert!(
+        !status.success(),
+        "started although the pool exceeds RLIMIT_MEMLOCK"
+    );
+    let lines: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .collect();
+    assert_eq!(lines.len(), 1, "expected one line, got: {}", out.stderr);
+    assert!(
+        lines[0].contains("RLIMIT_MEMLOCK") && lines[0].contains("--buffers"),
+        "unclear message: {}",
+        lines[0]
+    );
+    assert!(!out.stderr.contains("panicked"));
+
+    let mut fits = Server::spawn(
+        unprivileged(&["--buffers", "2", "--buffer-size", "64K"]),
+        &root.path,
+    )
+    .expect("a pool under RLIMIT_MEMLOCK must start");
+    let response = get(&fits, "/?json", "");
+    assert_eq!(response.status, 200, "{response:?}");
+    fits.signal(libc::SIGTERM);
+    assert!(fits.wait_exit(EVENT_DEADLINE).is_some_and(|s| s.success()));
+
+    let mut cmd = Command::new("setpriv");
+    cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"]);
+    cmd.args(["prlimit", "--memlock=8388608", "--"]);
+    cmd.arg(&bin)
+        .args(["--port", "0", "--workers", "2"])
+        .arg(&root.path);
+    let mut default_pool =
+        Server::spawn(cmd, &root.path).expect("the default pool must shrink to fit");
+    assert!(
+        default_pool.wait_for_stderr(EVENT_DEADLINE, |l| {
+            ["2 x", "3 x", "4 x"]
+                .iter()
+                .any(|n| l.contains(&format!("{n} 1024 KiB per worker")))
+        }),
+        "expected a pool shrunk to 2..=4 x 1 MiB buffers per worker: {:?}",
+        default_pool.stderr_lines()
+    );
+    default_pool.signal(libc::SIGTERM);
+    assert!(default_pool
+        .wait_exit(EVENT_DEADLINE)
+        .is_some_and(|s| s.success()));
+}

@@ -27,7 +27,7 @@ use std::sync::Arc;
 use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::config::Config;
-use crate::storage::pool::{check_memlock, PoolSetupError};
+use crate::storage::pool::{check_memlock, pinned_bytes, PoolSetupError};
 use crate::storage::{sys, Root};
 
 /// io_uring submission queue entries per worker.
@@ -107,9 +107,10 @@ fn bind_listeners(config: &Config) -> Result<(SocketAddr, Vec<TcpListener>), Sta
 pub fn run(config: Config) -> Result<(), StartError> {
     // Fail fast, with one clear line, where io_uring is missing.
     drop(new_runtime()?);
-    let pool_bytes = (config.workers as u64)
-        .saturating_mul(config.buffers_per_worker as u64)
-        .saturating_mul(config.buffer_size_bytes as u64);
+    let pool_bytes = pinned_bytes(
+        (config.workers as u64).saturating_mul(config.buffers_per_worker as u64),
+        config.buffer_size_bytes as u64,
+    );
     check_memlock(pool_bytes).map_err(StartError::Buffers)?;
     let open_files = sys::raise_nofile_limit().map_err(StartError::Os)?;
     let root = Arc::new(Root::open(&config.root).map_err(StartError::Root)?);

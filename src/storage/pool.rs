@@ -46,6 +46,14 @@ impl std::fmt::Display for PoolSetupError {
 
 impl std::error::Error for PoolSetupError {}
 
+/// Bytes the kernel charges for pinning `count` buffers of `size` bytes:
+/// a buffer from the allocator is not page-aligned, so it spans one page
+/// more than its size; one more page per buffer is kept as headroom.
+pub fn pinned_bytes(count: u64, buffer_size_bytes: u64) -> u64 {
+    const PAGE_BYTES: u64 = 4096;
+    count.saturating_mul(buffer_size_bytes.saturating_add(2 * PAGE_BYTES))
+}
+
 /// Checks, before any worker starts, that `needed_bytes` of registered
 /// buffers fit under RLIMIT_MEMLOCK (raised to its hard limit first). With
 /// CAP_IPC_LOCK the kernel does not charge them, so anything fits.
@@ -60,6 +68,29 @@ pub fn check_memlock(needed_bytes: u64) -> Result<(), PoolSetupError> {
             source: None,
         }),
         _ => Ok(()),
+    }
+}
+
+/// The default number of buffers per worker when `--buffers` is not given:
+/// `preferred`, or fewer if that many would not fit under RLIMIT_MEMLOCK
+/// (the usual 8 MiB for a non-root user), but never fewer than `minimum` —
+/// if even that does not fit, [`check_memlock`] says so at start-up.
+pub fn buffers_that_fit(
+    workers: usize,
+    buffer_size_bytes: usize,
+    preferred: usize,
+    minimum: usize,
+) -> usize {
+    if super::sys::has_cap_ipc_lock() {
+        return preferred;
+    }
+    match super::sys::memlock_limit() {
+        Ok(Some(limit)) => {
+            let per_buffer = pinned_bytes(workers as u64, buffer_size_bytes as u64).max(1);
+            let fit = usize::try_from(limit / per_buffer).unwrap_or(usize::MAX);
+            fit.clamp(minimum, preferred.max(minimum))
+        }
+        _ => preferred,
     }
 }
 
