@@ -72,7 +72,7 @@ pub trait BodySink {
 fn read_error(why: Option<Interrupted>) -> RequestError {
     match why {
         Some(Interrupted::Timeout) => RequestError::Timeout,
-        Some(Interrupted::Shutdown) => RequestError::Io(io::Error::other("server shutting down")),
+        Some(Interrupted::Shutdown) => RequestError::ShuttingDown,
         None => RequestError::Body(crate::http::BodyError::Truncated),
     }
 }

@@ -61,6 +61,8 @@ pub enum RequestError {
     Busy,
     /// Too many connections.
     TooManyConnections,
+    /// The shutdown deadline passed while the request was in flight.
+    ShuttingDown,
     /// Any other I/O failure on the server's side.
     Io(io::Error),
 }
@@ -89,7 +91,7 @@ impl RequestError {
             RequestError::InvalidFilename => StatusCode::BAD_REQUEST,
             RequestError::InsufficientStorage => StatusCode::INSUFFICIENT_STORAGE,
             RequestError::Timeout => StatusCode::REQUEST_TIMEOUT,
-            RequestError::Busy | RequestError::TooManyConnections => {
+            RequestError::Busy | RequestError::TooManyConnections | RequestError::ShuttingDown => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
             RequestError::Io(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -121,6 +123,7 @@ impl RequestError {
             RequestError::Timeout => "timeout",
             RequestError::Busy => "busy",
             RequestError::TooManyConnections => "too_many_connections",
+            RequestError::ShuttingDown => "shutting_down",
             RequestError::Io(_) => "internal",
         }
     }
@@ -203,6 +206,9 @@ impl fmt::Display for RequestError {
             RequestError::Busy => f.write_str("The server is busy; try again."),
             RequestError::TooManyConnections => {
                 f.write_str("Too many connections; try again later.")
+            }
+            RequestError::ShuttingDown => {
+                f.write_str("The server is shutting down; the request was aborted.")
             }
             RequestError::Io(err) => write!(f, "Internal error: {err}."),
         }
