@@ -120,6 +120,24 @@ impl std::fmt::Display for ParseValueError {
 
 impl std::error::Error for ParseValueError {}
 
+/// Splits `text` (trimmed) into its leading decimal number (at most
+/// `max_digits` digits) and the suffix after it.
+fn split_number(text: &str, max_digits: usize) -> Result<(u64, &str), ParseValueError> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(ParseValueError::Empty);
+    }
+    let digits_end = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (digits, suffix) = text.split_at(digits_end);
+    if digits.is_empty() || digits.len() > max_digits {
+        return Err(ParseValueError::Invalid);
+    }
+    let value = digits.parse().map_err(|_| ParseValueError::Overflow)?;
+    Ok((value, suffix))
+}
+
 /// Parses a byte size: digits with an optional binary suffix `K`, `M`, `G`,
 /// `T` (case-insensitive, an optional trailing `B` or `iB` is accepted).
 ///
@@ -130,18 +148,7 @@ impl std::error::Error for ParseValueError {}
 /// assert_eq!(parse_size("123"), Ok(123));
 /// ```
 pub fn parse_size(text: &str) -> Result<u64, ParseValueError> {
-    let text = text.trim();
-    if text.is_empty() {
-        return Err(ParseValueError::Empty);
-    }
-    let digits_end = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (digits, suffix) = text.split_at(digits_end);
-    if digits.is_empty() || digits.len() > 20 {
-        return Err(ParseValueError::Invalid);
-    }
-    let value: u64 = digits.parse().map_err(|_| ParseValueError::Overflow)?;
+    let (value, suffix) = split_number(text, 20)?;
     let shift = match suffix.to_ascii_uppercase().as_str() {
         "" | "B" => 0,
         "K" | "KB" | "KIB" => 10,
@@ -165,18 +172,7 @@ pub fn parse_size(text: &str) -> Result<u64, ParseValueError> {
 /// assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
 /// ```
 pub fn parse_duration(text: &str) -> Result<Duration, ParseValueError> {
-    let text = text.trim();
-    if text.is_empty() {
-        return Err(ParseValueError::Empty);
-    }
-    let digits_end = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (digits, unit) = text.split_at(digits_end);
-    if digits.is_empty() || digits.len() > 12 {
-        return Err(ParseValueError::Invalid);
-    }
-    let value: u64 = digits.parse().map_err(|_| ParseValueError::Overflow)?;
+    let (value, unit) = split_number(text, 12)?;
     let millis_per_unit: u64 = match unit {
         "ms" => 1,
         "" | "s" => 1_000,

@@ -2,6 +2,7 @@
 //! RFC 2046 §5.1.1, and turned into the delimiter the scanner searches for.
 
 use super::error::MultipartError;
+use super::part_head::trim_ows;
 
 /// RFC 2046 §5.1.1: a boundary is 1 to 70 characters. Longer → 400.
 pub const MAX_BOUNDARY_BYTES: usize = 70;
@@ -48,26 +49,6 @@ pub fn validate_boundary(boundary: &[u8]) -> Result<(), MultipartError> {
     } else {
         Err(MultipartError::InvalidBoundary)
     }
-}
-
-fn is_ows(b: u8) -> bool {
-    b == b' ' || b == b'\t'
-}
-
-fn trim_ows(mut s: &[u8]) -> &[u8] {
-    while let [first, rest @ ..] = s {
-        if !is_ows(*first) {
-            break;
-        }
-        s = rest;
-    }
-    while let [rest @ .., last] = s {
-        if !is_ows(*last) {
-            break;
-        }
-        s = rest;
-    }
-    s
 }
 
 /// One `;`-separated parameter value: a quoted-string (RFC 9110 §5.6.4,

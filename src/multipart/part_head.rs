@@ -27,11 +27,12 @@ pub(crate) struct Disposition {
     pub(crate) filename_star: Option<Vec<u8>>,
 }
 
-fn is_ows(b: u8) -> bool {
+pub(super) fn is_ows(b: u8) -> bool {
     b == b' ' || b == b'\t'
 }
 
-fn trim_ows(mut s: &[u8]) -> &[u8] {
+/// Strips optional whitespace (SP, HTAB) from both ends.
+pub(super) fn trim_ows(mut s: &[u8]) -> &[u8] {
     while let [first, rest @ ..] = s {
         if !is_ows(*first) {
             break;
