@@ -11,7 +11,7 @@ mod common;
 
 use std::collections::BTreeSet;
 use std::fs;
-use std::io::{self, Cursor, Read, Write};
+use std::io::{self, Cursor, Read};
 use std::net::Shutdown;
 use std::thread;
 use std::time::Duration;
@@ -141,34 +141,7 @@ fn post_streaming<R: Read + Send + 'static>(
     headers: &str,
     body: R,
 ) -> Response {
-    let head = format!(
-        "POST {path} HTTP/1.1\r\nHost: {}\r\n{headers}Connection: close\r\n\r\n",
-        server.host()
-    );
-    let mut c = Conn::connect(server.addr);
-    c.send(head.as_bytes());
-    let mut w = c.stream.try_clone().unwrap();
-    let writer = thread::spawn(move || {
-        let mut body = body;
-        let mut buf = vec![0u8; 256 * 1024];
-        loop {
-            let n = body.read(&mut buf).unwrap();
-            if n == 0 {
-                break;
-            }
-            if w.write_all(&buf[..n]).is_err() {
-                break;
-            }
-        }
-    });
-    let resp = c
-        .try_read_response_for(false, Duration::from_secs(300))
-        .unwrap_or_else(|e| panic!("POST {path}: {e}"));
-    if !writer.is_finished() {
-        let _ = c.stream.shutdown(Shutdown::Both);
-    }
-    writer.join().unwrap();
-    resp
+    send_streaming(server, "POST", path, headers, body).0
 }
 
 /// POSTs an in-memory multipart body with Content-Length.

@@ -1026,8 +1026,19 @@ pub fn put_streaming<R: Read + Send + 'static>(
     headers: &str,
     body: R,
 ) -> (Response, R) {
+    send_streaming(server, "PUT", path, headers, body)
+}
+
+/// [`put_streaming`] for any method (e.g. a multipart POST).
+pub fn send_streaming<R: Read + Send + 'static>(
+    server: &Server,
+    method: &str,
+    path: &str,
+    headers: &str,
+    body: R,
+) -> (Response, R) {
     let head = format!(
-        "PUT {path} HTTP/1.1\r\nHost: {}\r\n{headers}Connection: close\r\n\r\n",
+        "{method} {path} HTTP/1.1\r\nHost: {}\r\n{headers}Connection: close\r\n\r\n",
         server.host()
     );
     let mut c = Conn::connect(server.addr);
@@ -1048,8 +1059,8 @@ pub fn put_streaming<R: Read + Send + 'static>(
         body
     });
     let resp = c
-        .try_read_response_for(false, Duration::from_secs(180))
-        .unwrap_or_else(|e| panic!("PUT {path}: {e}"));
+        .try_read_response_for(false, Duration::from_secs(300))
+        .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
     // an early answer (error before the body was read): stop the writer
     if !writer.is_finished() {
         let _ = c.stream.shutdown(Shutdown::Both);
