@@ -140,7 +140,14 @@ pub async fn post(conn: &mut Conn, request: &Request) -> Result<(), RequestError
 
     let stored = commit_all(&mut sink.files, config.durable).await?;
     if config.durable && !stored.is_empty() {
-        sync_directory(&dir).await?;
+        if let Err(err) = sync_directory(&dir).await {
+            // The names cannot be promised durable: take them all back
+            // (all or nothing), as when a link fails.
+            for (name, _) in &stored {
+                let _ = unlink_committed(&dir, name);
+            }
+            return Err(err.into());
+        }
     }
     let mut json = String::from("{\"files\":[");
     for (i, (name, size)) in stored.iter().enumerate() {
