@@ -25,6 +25,7 @@ use crate::http::{
     HeadError, HeadLimits, HeadParser, RequestHead, TargetPath,
 };
 use crate::multipart::{collision_candidate, sanitize_filename, MAX_NAME_BYTES};
+use crate::step::ContractCheck;
 
 /// Inputs up to this long are also fed one byte at a time.
 const BYTE_AT_A_TIME_MAX: usize = 4096;
@@ -296,14 +297,7 @@ fn drive_body(
 ) -> BodyOutcome {
     let mut decoder = BodyDecoder::new(framing, limits);
     let ends = prefix_ends(splits, data.len());
-    // Every call consumes a byte, emits an event that consumed a byte, or
-    // asks for input (once per piece) — or is the one `End`.
-    let budget = data
-        .len()
-        .saturating_add(ends.len())
-        .saturating_mul(2)
-        .saturating_add(16);
-    let mut calls = 0usize;
+    let mut contract = ContractCheck::new(data.len(), ends.len());
     // The most that `min_bytes_remaining` promised at any point, as an
     // offset in `data`: the body must not end before it.
     let mut promised = decoder.min_bytes_remaining();
@@ -320,12 +314,6 @@ fn drive_body(
         pending.extend_from_slice(&data[fed..end]);
         fed = end;
         loop {
-            calls += 1;
-            assert!(
-                calls <= budget,
-                "spin: {calls} calls for {} bytes",
-                data.len()
-            );
             let step = match decoder.decode(&pending) {
                 Ok(step) => step,
                 Err(e) => {
@@ -334,21 +322,12 @@ fn drive_body(
                     return out;
                 }
             };
-            assert!(
-                step.consumed <= pending.len(),
-                "consumed {} of {}",
-                step.consumed,
-                pending.len()
-            );
+            contract.check(&step, pending.len());
             let needs_more = step.needs_more();
             match step.event {
                 None => {}
                 Some(BodyEvent::Data(range)) => {
-                    assert!(
-                        range.start < range.end && range.end <= step.consumed,
-                        "bad data range {range:?} (consumed {})",
-                        step.consumed
-                    );
+                    ContractCheck::check_data(&range, step.consumed);
                     out.data.extend_from_slice(&pending[range]);
                 }
                 Some(BodyEvent::End) => {

@@ -53,3 +53,57 @@ impl<E> Step<E> {
         self.consumed == 0 && self.event.is_none()
     }
 }
+
+/// The [`Step`] contract, checked by the test and fuzz drivers of every
+/// core (`crate::fuzzing`, `multipart::fuzzing`): a bounded number of calls
+/// for the input (no spin), `consumed <= input.len()`, and data ranges that
+/// are non-empty and inside the consumed bytes. Panics on a violation.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct ContractCheck {
+    calls: usize,
+    budget: usize,
+    input_bytes: usize,
+}
+
+impl ContractCheck {
+    /// For `input_bytes` fed in `pieces` pieces. Every call consumes a
+    /// byte, emits an event that consumed bytes, or asks for input (once
+    /// per piece), so bytes + pieces, doubled, plus slack bounds the calls.
+    pub fn new(input_bytes: usize, pieces: usize) -> Self {
+        let budget = input_bytes
+            .saturating_add(pieces)
+            .saturating_mul(2)
+            .saturating_add(16);
+        ContractCheck {
+            calls: 0,
+            budget,
+            input_bytes,
+        }
+    }
+
+    /// Checks one call's result against the input it was given.
+    pub fn check<E>(&mut self, step: &Step<E>, input_len: usize) {
+        self.calls += 1;
+        assert!(
+            self.calls <= self.budget,
+            "spin: {} calls for {} bytes",
+            self.calls,
+            self.input_bytes
+        );
+        assert!(
+            step.consumed <= input_len,
+            "consumed {} of {}",
+            step.consumed,
+            input_len
+        );
+    }
+
+    /// Checks a data event's range against the bytes its call consumed.
+    pub fn check_data(range: &std::ops::Range<usize>, consumed: usize) {
+        assert!(
+            range.start < range.end && range.end <= consumed,
+            "bad data range {range:?} (consumed {consumed})"
+        );
+    }
+}

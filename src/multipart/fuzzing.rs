@@ -6,6 +6,7 @@ use super::error::MultipartError;
 use super::limits::MultipartLimits;
 use super::parser::{Event, MultipartParser};
 use super::part_head::PartHead;
+use crate::step::ContractCheck;
 
 /// An [`Event`] with its data copied out of the input; consecutive `Data`
 /// events of one part are merged into one.
@@ -51,14 +52,7 @@ pub fn drive_all(
     let mut cuts: Vec<usize> = split_points.iter().map(|&p| p.min(body.len())).collect();
     cuts.sort_unstable();
     cuts.push(body.len());
-    // Every call consumes a byte, emits an event that consumed bytes, or asks
-    // for input (once per piece): bytes + pieces + slack bounds the calls.
-    let budget = body
-        .len()
-        .saturating_add(cuts.len())
-        .saturating_mul(2)
-        .saturating_add(16);
-    let mut calls = 0usize;
+    let mut contract = ContractCheck::new(body.len(), cuts.len());
     let mut pending: Vec<u8> = Vec::new();
     let mut events: Vec<OwnedEvent> = Vec::new();
     let mut grammar = Grammar::BetweenParts;
@@ -67,19 +61,8 @@ pub fn drive_all(
         pending.extend_from_slice(&body[prev..cut]);
         prev = cut;
         loop {
-            calls += 1;
-            assert!(
-                calls <= budget,
-                "spin: {calls} calls for {} bytes",
-                body.len()
-            );
             let step = parser.feed(&pending)?;
-            assert!(
-                step.consumed <= pending.len(),
-                "consumed {} of {}",
-                step.consumed,
-                pending.len()
-            );
+            contract.check(&step, pending.len());
             let needs_more = step.needs_more();
             match step.event {
                 None => {}
@@ -90,11 +73,7 @@ pub fn drive_all(
                 }
                 Some(Event::Data(range)) => {
                     assert_eq!(grammar, Grammar::InPart, "Data outside a part");
-                    assert!(
-                        range.start < range.end && range.end <= step.consumed,
-                        "bad data range {range:?} (consumed {})",
-                        step.consumed
-                    );
+                    ContractCheck::check_data(&range, step.consumed);
                     let bytes = &pending[range];
                     match events.last_mut() {
                         Some(OwnedEvent::Data(data)) => data.extend_from_slice(bytes),
