@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use clap::Parser;
 use ringdrop::config::{
-    parse_duration, parse_size, Config, DEFAULT_BUFFERS_PER_WORKER, MAX_BUFFER_SIZE_BYTES,
-    MIN_BUFFERS_PER_WORKER, MIN_BUFFER_SIZE_BYTES,
+    parse_duration, parse_size, Config, DirectIo, DEFAULT_BUFFERS_PER_WORKER,
+    MAX_BUFFER_SIZE_BYTES, MIN_BUFFERS_PER_WORKER, MIN_BUFFER_SIZE_BYTES,
 };
 use ringdrop::storage::pool::buffers_that_fit;
 
@@ -49,6 +49,11 @@ struct Cli {
     /// of its directory (faster; a crash may lose recent uploads)
     #[arg(long)]
     no_sync: bool,
+
+    /// When uploads bypass the page cache with O_DIRECT: `durable` (only when
+    /// durability is on: they wait for the disk anyway), `always`, `never`
+    #[arg(long, value_enum, default_value = "durable")]
+    direct_io: DirectIo,
 
     /// Time allowed to receive a request head (e.g. 30, 30s, 500ms, 2m); then 408
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
@@ -100,6 +105,7 @@ fn config_from(cli: Cli) -> anyhow::Result<Config> {
     config.read_only = cli.read_only;
     config.allow_delete = cli.allow_delete;
     config.durable = !cli.no_sync;
+    config.direct_io = cli.direct_io;
     config.head_timeout = cli.head_timeout;
     config.body_idle_timeout = cli.body_idle_timeout;
     config.keepalive_timeout = cli.keepalive_timeout;
@@ -114,7 +120,8 @@ fn config_from(cli: Cli) -> anyhow::Result<Config> {
         (MIN_BUFFER_SIZE_BYTES..=MAX_BUFFER_SIZE_BYTES).contains(&buffer_size),
         "--buffer-size must be between 64K and 1G"
     );
-    config.buffer_size_bytes = buffer_size;
+    // Whole 4 KiB blocks, so direct (O_DIRECT) writes can use every byte.
+    config.buffer_size_bytes = ringdrop::storage::aligned::round_up_to_block(buffer_size);
     let buffers = cli.buffers.unwrap_or_else(|| {
         buffers_that_fit(
             config.workers,

@@ -346,25 +346,6 @@ fn one_byte_per_write_body_is_stored_exactly() {
     assert_no_temp_files(&root.path, &["one.bin", "two.bin"]);
 }
 
-/// Chunked encoding with chunk sizes cycling through `sizes`.
-fn chunk_with_sizes(data: &[u8], sizes: &[usize]) -> (Vec<u8>, Vec<usize>) {
-    let mut out = Vec::new();
-    let mut cuts = Vec::new();
-    let mut pos = 0;
-    let mut i = 0;
-    while pos < data.len() {
-        let n = sizes[i % sizes.len()].min(data.len() - pos);
-        out.extend_from_slice(format!("{n:x}\r\n").as_bytes());
-        out.extend_from_slice(&data[pos..pos + n]);
-        out.extend_from_slice(b"\r\n");
-        pos += n;
-        cuts.push(pos);
-        i += 1;
-    }
-    out.extend_from_slice(b"0\r\n\r\n");
-    (out, cuts)
-}
-
 #[test]
 fn chunked_body_with_chunks_splitting_the_delimiter() {
     let root = TempDir::new("root");

@@ -55,11 +55,15 @@ pub struct PlannedWrite {
 /// routes; decides, does no I/O.
 pub trait BodySink {
     /// Takes the decoded body bytes `body` and plans writes (ranges relative
-    /// to `body`). Returns how many bytes of `body` it is finished with; the
-    /// rest is presented again, followed by more bytes.
+    /// to `body`, which starts at the front of a block-aligned registered
+    /// buffer). Returns how many bytes of `body` it is finished with; the
+    /// rest is presented again at the front of the next buffer, followed by
+    /// more bytes. `body_complete` says no more bytes will follow: then
+    /// everything must be absorbed.
     fn absorb(
         &mut self,
         body: &[u8],
+        body_complete: bool,
         writes: &mut Vec<PlannedWrite>,
     ) -> Result<usize, RequestError>;
     /// The body ended; `held_back` bytes were never absorbed.
@@ -166,7 +170,7 @@ pub async fn pump_body<S: BodySink>(
 
         // 2. The sink decides where the body bytes go.
         writes.clear();
-        let absorbed = sink.absorb(&cur[..body_len], &mut writes)?;
+        let absorbed = sink.absorb(&cur[..body_len], ended, &mut writes)?;
 
         if ended {
             sink.end(body_len - absorbed)?;

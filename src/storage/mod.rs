@@ -4,6 +4,7 @@
 //!
 //! Nothing here makes a protocol decision; `server` asks, `storage` does.
 
+pub mod aligned;
 pub mod pool;
 pub mod root;
 pub mod staged;

@@ -10,9 +10,11 @@ use std::time::Duration;
 
 use tokio_uring::buf::fixed::{FixedBuf, FixedBufPool};
 
+use super::aligned::AlignedBuf;
+
 /// A worker's registered buffers, all of one size.
 pub struct BufferPool {
-    pool: FixedBufPool<Vec<u8>>,
+    pool: FixedBufPool<AlignedBuf>,
     buffer_size_bytes: usize,
 }
 
@@ -46,9 +48,9 @@ impl std::fmt::Display for PoolSetupError {
 
 impl std::error::Error for PoolSetupError {}
 
-/// Bytes the kernel charges for pinning `count` buffers of `size` bytes:
-/// a buffer from the allocator is not page-aligned, so it spans one page
-/// more than its size; one more page per buffer is kept as headroom.
+/// Bytes the kernel charges for pinning `count` buffers of `size` bytes,
+/// with two pages per buffer of headroom (a size that is not a whole number
+/// of pages is rounded up).
 pub fn pinned_bytes(count: u64, buffer_size_bytes: u64) -> u64 {
     const PAGE_BYTES: u64 = 4096;
     count.saturating_mul(buffer_size_bytes.saturating_add(2 * PAGE_BYTES))
@@ -95,12 +97,15 @@ pub fn buffers_that_fit(
 }
 
 impl BufferPool {
-    /// Allocates `count` buffers of `buffer_size_bytes` and registers them
+    /// Allocates `count` page-aligned buffers of `buffer_size_bytes` (a
+    /// multiple of [`BLOCK_ALIGN_BYTES`](super::aligned::BLOCK_ALIGN_BYTES),
+    /// so direct file writes can come straight from them) and registers them
     /// with the current tokio-uring runtime. Must run inside the runtime,
     /// before any I/O (registration waits for in-flight operations).
     pub fn register(count: usize, buffer_size_bytes: usize) -> Result<BufferPool, PoolSetupError> {
+        let buffer_size_bytes = super::aligned::round_up_to_block(buffer_size_bytes);
         let pool = FixedBufPool::new(
-            std::iter::repeat_with(|| Vec::with_capacity(buffer_size_bytes)).take(count),
+            std::iter::repeat_with(|| AlignedBuf::zeroed(buffer_size_bytes)).take(count),
         );
         pool.register().map_err(|source| PoolSetupError {
             needed_bytes: (count as u64).saturating_mul(buffer_size_bytes as u64),

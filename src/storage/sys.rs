@@ -1,7 +1,7 @@
 //! The few raw Linux calls tokio-uring does not offer: `openat2` with
 //! `RESOLVE_BENEATH`, `O_TMPFILE`, `linkat`, `renameat2`, `unlinkat`,
-//! `mkdirat`, `fstatat`, `sync_file_range`, `fdopendir`/`readdir`, and the
-//! resource-limit calls used at start-up.
+//! `mkdirat`, `fstatat`, `sync_file_range`, `fcntl` (`O_DIRECT`), `fallocate`, `ftruncate`,
+//! `fdopendir`/`readdir`, and the resource-limit calls used at start-up.
 //!
 //! Every `unsafe` block of the crate that touches libc lives here, each with
 //! the reason it is sound. All functions are synchronous: they are
@@ -198,6 +198,39 @@ pub fn start_writeback(fd: RawFd, offset: u64, len: u64) -> io::Result<()> {
     let len = i64::try_from(len).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
     // SAFETY: sync_file_range takes plain integers and an fd we hold open.
     check(unsafe { libc::sync_file_range(fd, offset, len, libc::SYNC_FILE_RANGE_WRITE) }).map(drop)
+}
+
+/// Turns `O_DIRECT` on or off for an open file: its writes then go from the
+/// caller's memory to the device, bypassing the page cache. Filesystems
+/// without direct I/O refuse (EINVAL), and the file stays as it was.
+pub fn set_direct_io(fd: RawFd, on: bool) -> io::Result<()> {
+    // SAFETY: F_GETFL takes no argument beyond an fd we hold open.
+    let flags = check(unsafe { libc::fcntl(fd, libc::F_GETFL) })?;
+    let flags = if on {
+        flags | libc::O_DIRECT
+    } else {
+        flags & !libc::O_DIRECT
+    };
+    // SAFETY: F_SETFL takes an int of file status flags.
+    check(unsafe { libc::fcntl(fd, libc::F_SETFL, flags) }).map(drop)
+}
+
+/// Allocates disk blocks for `offset..offset + len` of an open file
+/// (`fallocate` mode 0: the file grows to cover the range, reading as
+/// zeros). ENOSPC/EDQUOT come now instead of mid-write; filesystems
+/// without it say EOPNOTSUPP.
+pub fn allocate(fd: RawFd, offset: u64, len: u64) -> io::Result<()> {
+    let offset = i64::try_from(offset).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+    let len = i64::try_from(len).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+    // SAFETY: fallocate takes plain integers and an fd we hold open.
+    check(unsafe { libc::fallocate(fd, 0, offset, len) }).map(drop)
+}
+
+/// Sets the length of an open file (`ftruncate`).
+pub fn truncate_fd(fd: RawFd, len: u64) -> io::Result<()> {
+    let len = i64::try_from(len).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+    // SAFETY: ftruncate takes plain integers and an fd we hold open.
+    check(unsafe { libc::ftruncate(fd, len) }).map(drop)
 }
 
 /// One directory entry: its name and what `fstatat` (not following symlinks

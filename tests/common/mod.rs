@@ -1593,3 +1593,23 @@ pub fn run_with_deadline(mut cmd: Command, timeout: Duration) -> RunOutput {
         stderr: String::from_utf8_lossy(&err_t.join().unwrap()).into_owned(),
     }
 }
+
+/// Chunked encoding of `data` with chunk sizes cycling through `sizes`;
+/// also returns where each chunk's data ends in `data`.
+pub fn chunk_with_sizes(data: &[u8], sizes: &[usize]) -> (Vec<u8>, Vec<usize>) {
+    let mut out = Vec::new();
+    let mut cuts = Vec::new();
+    let mut pos = 0;
+    let mut i = 0;
+    while pos < data.len() {
+        let n = sizes[i % sizes.len()].min(data.len() - pos);
+        out.extend_from_slice(format!("{n:x}\r\n").as_bytes());
+        out.extend_from_slice(&data[pos..pos + n]);
+        out.extend_from_slice(b"\r\n");
+        pos += n;
+        cuts.push(pos);
+        i += 1;
+    }
+    out.extend_from_slice(b"0\r\n\r\n");
+    (out, cuts)
+}

@@ -9,6 +9,7 @@ use crate::server::body::{pump_body, BodySink, PlannedWrite};
 use crate::server::conn::Conn;
 use crate::server::error::RequestError;
 use crate::server::request::Request;
+use crate::storage::aligned::BLOCK_ALIGN_BYTES;
 use crate::storage::staged::{sync_directory, unlink_committed};
 use crate::storage::{CommitMode, StagedFile};
 
@@ -21,7 +22,10 @@ const MAX_COLLISION_ATTEMPTS: u32 = 10_000;
 struct StagedPart {
     file: StagedFile,
     name: String,
+    /// Data bytes received (parsed) so far: the file's size at the end.
     size_bytes: u64,
+    /// Data bytes planned for writing so far: the offset of the next write.
+    planned_bytes: u64,
 }
 
 /// What the bytes of the current part are.
@@ -32,22 +36,59 @@ enum CurrentPart {
     File { index: usize },
 }
 
+/// Data of the current file part found in the body being absorbed and not
+/// yet planned: `body[start..end]`, contiguous.
+struct DataRun {
+    index: usize,
+    start: usize,
+    end: usize,
+}
+
 struct MultipartSink {
     parser: MultipartParser,
     dir: Rc<std::os::fd::OwnedFd>,
     files: Vec<StagedPart>,
     current: CurrentPart,
     max_file_size_bytes: u64,
+    direct_writes: bool,
     eager_writeback: bool,
+    /// Bytes at the front of the next body that the parser already gave as
+    /// data of the current file part, held back to keep its direct writes
+    /// whole blocks.
+    pending_data_bytes: usize,
+}
+
+impl MultipartSink {
+    /// Plans the write of `run` (all of it: the part ended, the body ended,
+    /// or its file writes through the page cache).
+    fn plan(&mut self, run: &DataRun, writes: &mut Vec<PlannedWrite>) {
+        let part = &mut self.files[run.index];
+        writes.push(PlannedWrite {
+            file: run.index,
+            range: run.start..run.end,
+            offset: part.planned_bytes,
+        });
+        part.planned_bytes += (run.end - run.start) as u64;
+    }
 }
 
 impl BodySink for MultipartSink {
     fn absorb(
         &mut self,
         body: &[u8],
+        body_complete: bool,
         writes: &mut Vec<PlannedWrite>,
     ) -> Result<usize, RequestError> {
-        let mut pos = 0;
+        // Held-back data of the current part comes first, already parsed.
+        let mut pos = std::mem::take(&mut self.pending_data_bytes);
+        let mut run = match self.current {
+            CurrentPart::File { index } if pos > 0 => Some(DataRun {
+                index,
+                start: 0,
+                end: pos,
+            }),
+            _ => None,
+        };
         loop {
             let step = self.parser.feed(&body[pos..])?;
             let needs_more = step.needs_more();
@@ -55,47 +96,96 @@ impl BodySink for MultipartSink {
             pos += step.consumed;
             match step.event {
                 Some(Event::PartStart(head)) => {
-                    self.current = match head.filename {
-                        Some(name) => {
-                            let file = StagedFile::create(self.dir.clone(), self.eager_writeback)?;
-                            self.files.push(StagedPart {
-                                file,
-                                name,
-                                size_bytes: 0,
-                            });
-                            CurrentPart::File {
-                                index: self.files.len() - 1,
+                    self.current = CurrentPart::NotAFile;
+                    if let Some(name) = head.filename {
+                        let file = StagedFile::create(
+                            self.dir.clone(),
+                            self.direct_writes,
+                            self.eager_writeback,
+                        )?;
+                        let aligned =
+                            !file.wants_block_aligned_writes() || pos % BLOCK_ALIGN_BYTES == 0;
+                        self.files.push(StagedPart {
+                            file,
+                            name,
+                            size_bytes: 0,
+                            planned_bytes: 0,
+                        });
+                        self.current = CurrentPart::File {
+                            index: self.files.len() - 1,
+                        };
+                        if !aligned && !body_complete {
+                            if let Some(done) = run.take() {
+                                self.plan(&done, writes);
                             }
+                            // Start the next buffer at this part's data, so
+                            // its direct writes start block-aligned (one
+                            // copy of the rest of this buffer per part).
+                            return Ok(pos);
                         }
-                        None => CurrentPart::NotAFile,
-                    };
+                    }
                 }
                 Some(Event::Data(range)) => {
                     if let CurrentPart::File { index } = self.current {
                         let part = &mut self.files[index];
-                        let len = range.len() as u64;
-                        let size = part.size_bytes.saturating_add(len);
+                        let size = part.size_bytes.saturating_add(range.len() as u64);
                         if size > self.max_file_size_bytes {
                             return Err(RequestError::FileTooLarge {
                                 limit: self.max_file_size_bytes,
                             });
                         }
-                        writes.push(PlannedWrite {
-                            file: index,
-                            range: base + range.start..base + range.end,
-                            offset: part.size_bytes,
-                        });
                         part.size_bytes = size;
+                        let (start, end) = (base + range.start, base + range.end);
+                        match &mut run {
+                            Some(open) if open.index == index && open.end == start => {
+                                open.end = end
+                            }
+                            _ => {
+                                if let Some(done) = run.take() {
+                                    self.plan(&done, writes);
+                                }
+                                run = Some(DataRun { index, start, end });
+                            }
+                        }
                     }
                 }
-                Some(Event::PartEnd) => self.current = CurrentPart::NotAFile,
+                Some(Event::PartEnd) => {
+                    if let Some(done) = run.take() {
+                        self.plan(&done, writes);
+                    }
+                    self.current = CurrentPart::NotAFile;
+                }
                 Some(Event::End) | None => {}
             }
             if needs_more {
                 break;
             }
         }
-        Ok(pos)
+        let Some(open) = run else {
+            return Ok(pos);
+        };
+        // The part goes on in the next buffer. A direct file takes whole
+        // blocks now; the partial block is presented again, ahead of the
+        // bytes the parser has not consumed yet.
+        let direct = self.files[open.index].file.wants_block_aligned_writes();
+        let whole = (open.end - open.start) / BLOCK_ALIGN_BYTES * BLOCK_ALIGN_BYTES;
+        if !direct || body_complete || open.end != pos || open.start + whole == open.end {
+            self.plan(&open, writes);
+            return Ok(pos);
+        }
+        let split = open.start + whole;
+        if whole > 0 {
+            self.plan(
+                &DataRun {
+                    index: open.index,
+                    start: open.start,
+                    end: split,
+                },
+                writes,
+            );
+        }
+        self.pending_data_bytes = open.end - split;
+        Ok(split)
     }
 
     fn end(&mut self, _held_back: usize) -> Result<(), RequestError> {
@@ -133,7 +223,9 @@ pub async fn post(conn: &mut Conn, request: &Request) -> Result<(), RequestError
         files: Vec::new(),
         current: CurrentPart::NotAFile,
         max_file_size_bytes: config.max_file_size_bytes,
+        direct_writes: config.direct_writes(),
         eager_writeback: config.durable,
+        pending_data_bytes: 0,
     };
     let decoder = BodyDecoder::new(request.info.framing, config.chunked_limits);
     pump_body(conn, decoder, &mut sink).await?;

@@ -9,6 +9,7 @@ use crate::server::body::{pump_body, BodySink, PlannedWrite};
 use crate::server::conn::Conn;
 use crate::server::error::RequestError;
 use crate::server::request::Request;
+use crate::storage::aligned::BLOCK_ALIGN_BYTES;
 use crate::storage::root::split_parent;
 use crate::storage::{sys, CommitMode, StagedFile};
 
@@ -23,24 +24,30 @@ impl BodySink for PutSink {
     fn absorb(
         &mut self,
         body: &[u8],
+        body_complete: bool,
         writes: &mut Vec<PlannedWrite>,
     ) -> Result<usize, RequestError> {
-        let len = body.len() as u64;
-        let new_size = self.size_bytes.saturating_add(len);
+        let mut take = body.len();
+        if self.file.wants_block_aligned_writes() && !body_complete {
+            // Whole blocks only; a partial block waits for the next buffer
+            // (at most 4 KiB copied) or for the end of the body.
+            take -= take % BLOCK_ALIGN_BYTES;
+        }
+        let new_size = self.size_bytes.saturating_add(take as u64);
         if new_size > self.max_file_size_bytes {
             return Err(RequestError::FileTooLarge {
                 limit: self.max_file_size_bytes,
             });
         }
-        if !body.is_empty() {
+        if take > 0 {
             writes.push(PlannedWrite {
                 file: 0,
-                range: 0..body.len(),
+                range: 0..take,
                 offset: self.size_bytes,
             });
         }
         self.size_bytes = new_size;
-        Ok(body.len())
+        Ok(take)
     }
 
     fn end(&mut self, _held_back: usize) -> Result<(), RequestError> {
@@ -96,7 +103,12 @@ pub async fn put(conn: &mut Conn, request: &Request) -> Result<(), RequestError>
         Ok(_) if no_replace => return Err(RequestError::PreconditionFailed),
         _ => {}
     }
-    let file = StagedFile::create(Rc::new(dir), config.durable).map_err(RequestError::from_io)?;
+    let file = StagedFile::create(Rc::new(dir), config.direct_writes(), config.durable)
+        .map_err(RequestError::from_io)?;
+    if let BodyFraming::Length(n) = request.info.framing {
+        // A full disk answers 507 now, before the client sends the body.
+        file.reserve(n).map_err(RequestError::from_io)?;
+    }
     // Every check that can be made before the body is made: only now may
     // the client send it.
     if request.info.expect_continue && request.version == Version::Http11 {

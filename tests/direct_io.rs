@@ -1,0 +1,285 @@
+//! Direct (`O_DIRECT`) upload writes through the real binary: the file is
+//! really opened for direct I/O in the modes that ask for it (seen in
+//! /proc/PID/fdinfo while an upload is in flight), and the bytes on disk are
+//! exact — length included, since the last direct write is padded to a whole
+//! block and trimmed — for sizes around the block (4 KiB) and buffer
+//! (64 KiB here) boundaries, for Content-Length, chunked and multipart
+//! bodies, in every `--direct-io` mode.
+
+mod common;
+
+use std::fs;
+use std::io::Cursor;
+use std::time::Duration;
+
+use common::*;
+
+/// `O_DIRECT` in the octal `flags:` line of /proc/PID/fdinfo (x86_64,
+/// aarch64 differ: use the libc constant).
+const O_DIRECT_FLAG: u32 = libc::O_DIRECT as u32;
+
+/// The `--direct-io` modes with the flags they are run with, and whether
+/// uploads should then write with O_DIRECT.
+const MODES: &[(&[&str], bool)] = &[
+    (&[], true),
+    (&["--no-sync"], false),
+    (&["--no-sync", "--direct-io", "always"], true),
+    (&["--direct-io", "never"], false),
+];
+
+/// Sizes around block and buffer boundaries (the buffer is 64 KiB).
+const SIZES: &[usize] = &[
+    0,
+    1,
+    4095,
+    4096,
+    4097,
+    65_535,
+    65_536,
+    65_537,
+    3 * 65_536 + 17,
+    (1 << 20) + 4095,
+];
+
+fn start(root: &TempDir, mode_flags: &[&str]) -> Server {
+    let mut args = vec!["--buffer-size", "64K"];
+    args.extend_from_slice(mode_flags);
+    Server::start(&root.path, &args)
+}
+
+/// Flags (octal in fdinfo) of the server's open O_TMPFILE upload files.
+fn staged_file_flags(server: &Server) -> Vec<u32> {
+    let prefix = server.root.to_string_lossy().into_owned();
+    let mut flags = Vec::new();
+    let dir = format!("/proc/{}/fd", server.pid());
+    for entry in fs::read_dir(&dir).expect("fd dir").flatten() {
+        let Ok(target) = fs::read_link(entry.path()) else {
+            continue;
+        };
+        let target = target.to_string_lossy();
+        if !(target.starts_with(&prefix) && target.ends_with("(deleted)")) {
+            continue;
+        }
+        let fd = entry.file_name().to_string_lossy().into_owned();
+        let info =
+            fs::read_to_string(format!("/proc/{}/fdinfo/{fd}", server.pid())).unwrap_or_default();
+        if let Some(line) = info.lines().find(|l| l.starts_with("flags:")) {
+            let octal = line["flags:".len()..].trim();
+            flags.push(u32::from_str_radix(octal, 8).expect("octal flags"));
+        }
+    }
+    flags
+}
+
+#[test]
+fn uploads_write_with_o_direct_exactly_in_the_modes_that_ask_for_it() {
+    for &(mode_flags, want_direct) in MODES {
+        let root = TempDir::new("root");
+        let server = start(&root, mode_flags);
+        // Half a body, then a pause: the staged file is open meanwhile.
+        let mut c = Conn::connect(server.addr);
+        c.send(
+            format!(
+                "PUT /slow.bin HTTP/1.1\r\nHost: {}\r\nContent-Length: 200000\r\n\r\n",
+                server.host()
+            )
+            .as_bytes(),
+        );
+        let data = random_bytes(200_000, 3);
+        c.send(&data[..100_000]);
+        let mut flags = Vec::new();
+        assert!(
+            wait_until(Duration::from_secs(10), || {
+                flags = staged_file_flags(&server);
+                !flags.is_empty()
+            }),
+            "{mode_flags:?}: no staged upload file seen"
+        );
+        assert_eq!(
+            flags[0] & O_DIRECT_FLAG != 0,
+            want_direct,
+            "{mode_flags:?}: O_DIRECT in fdinfo flags {:o}",
+            flags[0]
+        );
+        c.send(&data[100_000..]);
+        let r = c.read_response();
+        assert_eq!(r.status, 201, "{mode_flags:?}: {}", r.body_str());
+        assert_eq!(sha256_file(&root.join("slow.bin")), sha256_hex(&data));
+    }
+}
+
+#[test]
+fn put_sizes_around_block_and_buffer_boundaries_are_exact_in_every_mode() {
+    for &(mode_flags, _) in MODES {
+        let root = TempDir::new("root");
+        let server = start(&root, mode_flags);
+        for (i, &size) in SIZES.iter().enumerate() {
+            let name = format!("f{i}.bin");
+            let data = random_bytes(size, i as u64 + 10);
+            let r = put(&server, &format!("/{name}"), "", &data);
+            assert_eq!(
+                r.status,
+                201,
+                "{mode_flags:?} size {size}: {}",
+                r.body_str()
+            );
+            let path = root.join(&name);
+            assert_eq!(
+                fs::metadata(&path).unwrap().len(),
+                size as u64,
+                "{mode_flags:?}: length on disk for size {size}"
+            );
+            assert_eq!(
+                sha256_file(&path),
+                sha256_hex(&data),
+                "{mode_flags:?}: content for size {size}"
+            );
+        }
+        // Replacing a long file with a short one leaves only the short one.
+        let short = random_bytes(5000, 99);
+        let r = put(&server, "/f9.bin", "", &short);
+        assert_eq!(r.status, 200, "{}", r.body_str());
+        assert_eq!(sha256_file(&root.join("f9.bin")), sha256_hex(&short));
+        let names: Vec<String> = (0..SIZES.len()).map(|i| format!("f{i}.bin")).collect();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        assert_no_temp_files(&root.path, &names);
+    }
+}
+
+/// Chunk sizes that never line up with blocks or buffers.
+const ODD_CHUNK_SIZES: &[usize] = &[1, 4095, 4097, 7, 65_536, 12_345, 100_003];
+
+#[test]
+fn chunked_puts_with_odd_chunk_sizes_are_exact_in_every_mode() {
+    for &(mode_flags, _) in MODES {
+        let root = TempDir::new("root");
+        let server = start(&root, mode_flags);
+        for (i, size) in [4097usize, 300_001, (1 << 20) + 1].into_iter().enumerate() {
+            let data = random_bytes(size, i as u64 + 40);
+            let mut c = Conn::connect(server.addr);
+            c.send(
+                format!(
+                    "PUT /c{i}.bin HTTP/1.1\r\nHost: {}\r\nTransfer-Encoding: chunked\r\n\r\n",
+                    server.host()
+                )
+                .as_bytes(),
+            );
+            c.send(&chunk_with_sizes(&data, ODD_CHUNK_SIZES).0);
+            let r = c.read_response();
+            assert_eq!(
+                r.status,
+                201,
+                "{mode_flags:?} size {size}: {}",
+                r.body_str()
+            );
+            let path = root.join(&format!("c{i}.bin"));
+            assert_eq!(fs::metadata(&path).unwrap().len(), size as u64);
+            assert_eq!(
+                sha256_file(&path),
+                sha256_hex(&data),
+                "{mode_flags:?} {size}"
+            );
+        }
+    }
+}
+
+const BOUNDARY: &str = "directIoBoundary0123456789";
+
+#[test]
+fn multipart_parts_of_odd_sizes_are_exact_in_every_mode() {
+    // Parts whose data start and end anywhere within the 64 KiB buffers.
+    let sizes = [
+        0usize,
+        1,
+        5000,
+        4096,
+        70_000,
+        4096 * 20,
+        200_001,
+        65_536 * 3,
+    ];
+    let parts: Vec<Vec<u8>> = sizes
+        .iter()
+        .enumerate()
+        .map(|(i, &n)| random_bytes(n, i as u64 + 70))
+        .collect();
+    let mut body = Vec::new();
+    for (i, data) in parts.iter().enumerate() {
+        body.extend_from_slice(
+            format!(
+                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"f\"; filename=\"p{i}.bin\"\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(data);
+        body.extend_from_slice(b"\r\n");
+        if i == 2 {
+            body.extend_from_slice(
+                format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nhello\r\n")
+                    .as_bytes(),
+            );
+        }
+    }
+    body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+
+    for &(mode_flags, _) in MODES {
+        let root = TempDir::new("root");
+        let server = start(&root, mode_flags);
+        let headers = format!(
+            "Content-Type: multipart/form-data; boundary={BOUNDARY}\r\nContent-Length: {}\r\n",
+            body.len()
+        );
+        let (r, _) = send_streaming(&server, "POST", "/", &headers, Cursor::new(body.clone()));
+        assert_eq!(r.status, 201, "{mode_flags:?}: {}", r.body_str());
+        for (i, data) in parts.iter().enumerate() {
+            let path = root.join(&format!("p{i}.bin"));
+            assert_eq!(
+                fs::metadata(&path).unwrap().len(),
+                data.len() as u64,
+                "{mode_flags:?}: length of part {i}"
+            );
+            assert_eq!(
+                sha256_file(&path),
+                sha256_hex(data),
+                "{mode_flags:?}: content of part {i}"
+            );
+        }
+    }
+}
+
+#[test]
+fn declared_length_beyond_free_space_is_507_before_100_continue() {
+    // Direct (durable) uploads preallocate a declared length, so a disk
+    // without room says so before the client sends a byte of the body.
+    // (The server is declared after the mount so it stops before the unmount.)
+    let mnt = TmpfsMount::new("8m");
+    let server = Server::start(&mnt.path, &[]);
+    let mut c = Conn::connect(server.addr);
+    c.send(
+        format!(
+            "PUT /huge.bin HTTP/1.1\r\nHost: {}\r\nContent-Length: {}\r\nExpect: 100-continue\r\n\r\n",
+            server.host(),
+            16 * MIB
+        )
+        .as_bytes(),
+    );
+    let r = c.read_response();
+    assert_eq!(
+        r.status,
+        507,
+        "want 507 before 100 Continue: {}",
+        r.body_str()
+    );
+    assert_eq!(
+        r.json().get("error").and_then(Json::as_str),
+        Some("insufficient_storage"),
+        "{}",
+        r.body_str()
+    );
+    assert_no_temp_files(&mnt.path, &[]);
+    // A declared length that fits is stored.
+    let data = random_bytes(3 * MIB as usize, 5);
+    let r = put(&server, "/fits.bin", "", &data);
+    assert_eq!(r.status, 201, "{}", r.body_str());
+    assert_eq!(sha256_file(&mnt.path.join("fits.bin")), sha256_hex(&data));
+}
