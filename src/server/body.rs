@@ -1,8 +1,9 @@
 //! The upload pipeline: socket → registered buffer → file, with the next
-//! socket read overlapping the current file write.
+//! socket read overlapping the file writes of the buffers before it.
 //!
-//! Two registered buffers take turns. While the body bytes in one are being
-//! written to their file(s), the socket reads into the other. Each filled
+//! Registered buffers take turns. While the body bytes of up to
+//! [`MAX_WRITES_IN_FLIGHT`] filled buffers are being written to their
+//! file(s) (see [`super::write_queue`]), the socket reads into another. Each filled
 //! buffer goes through the sans-IO cores: the body decoder (Content-Length or
 //! chunked) finds the body bytes and compacts them to the front of the
 //! buffer (a chunked body's framing is squeezed out in place); the
@@ -20,13 +21,14 @@
 //! ```
 //! with `0 <= body_len <= raw_pos <= filled <= capacity`.
 //!
-//! If the pool has no second buffer free, the upload runs on one buffer
-//! (write, then read) rather than waiting: two uploads each holding one
-//! buffer and waiting for a second would deadlock.
+//! Only the first buffer is waited for. Further ones are taken when free;
+//! when none is, the upload waits for one of its own writes to finish, and
+//! with no write in flight it runs on one buffer (write, then read): two
+//! uploads each holding one buffer and waiting for a second would deadlock.
 
 use std::cell::Cell;
-use std::io;
 use std::ops::Range;
+use std::rc::Rc;
 
 use tokio::time::Instant;
 use tokio_uring::buf::fixed::FixedBuf;
@@ -35,9 +37,16 @@ use tokio_uring::buf::{BoundedBuf, BoundedBufMut};
 use super::conn::{BodyState, Conn};
 use super::deadline::{bounded, Direction, Interrupted, ShutdownPolicy};
 use super::error::RequestError;
+use super::write_queue::{write_buffer, WriteJob, WriteQueue};
 use crate::http::{BodyDecoder, BodyEvent};
-use crate::storage::{sys, StagedFile};
+use crate::storage::staged::FileWriter;
+use crate::storage::sys;
 use std::os::fd::AsRawFd;
+
+/// Buffers of one upload being written at once. Direct writes need a
+/// queue deeper than one to keep a disk busy; more than a few only holds
+/// more of the pool.
+pub const MAX_WRITES_IN_FLIGHT: usize = 4;
 
 /// One write the sink asks for: bytes `range` of the current buffer go to
 /// file number `file` at `offset`.
@@ -68,8 +77,8 @@ pub trait BodySink {
     ) -> Result<usize, RequestError>;
     /// The body ended; `held_back` bytes were never absorbed.
     fn end(&mut self, held_back: usize) -> Result<(), RequestError>;
-    /// The staged file number `index`.
-    fn file(&self, index: usize) -> &StagedFile;
+    /// The writer of staged file number `index`.
+    fn writer(&self, index: usize) -> &Rc<FileWriter>;
 }
 
 /// How a body read ended badly.
@@ -81,27 +90,16 @@ fn read_error(why: Option<Interrupted>) -> RequestError {
     }
 }
 
-/// Executes the planned writes for `buf`, in order. The buffer comes back
-/// in every outcome.
-async fn write_planned<S: BodySink>(
-    sink: &S,
-    mut buf: FixedBuf,
-    writes: &[PlannedWrite],
-    done: &Cell<bool>,
-) -> (io::Result<()>, FixedBuf) {
-    for write in writes {
-        let file = sink.file(write.file);
-        let (res, slice) = file
-            .write_all_at(buf.slice(write.range.clone()), write.offset)
-            .await;
-        buf = slice.into_inner();
-        if let Err(err) = res {
-            done.set(true);
-            return (Err(err), buf);
-        }
-    }
-    done.set(true);
-    (Ok(()), buf)
+/// The planned writes as jobs that own what they need.
+fn jobs<S: BodySink>(sink: &S, writes: &[PlannedWrite]) -> Vec<WriteJob> {
+    writes
+        .iter()
+        .map(|write| WriteJob {
+            writer: sink.writer(write.file).clone(),
+            range: write.range.clone(),
+            offset: write.offset,
+        })
+        .collect()
 }
 
 /// Copies `src` of `from` to the front of `to`.
@@ -127,7 +125,8 @@ pub async fn pump_body<S: BodySink>(
         .acquire(config.body_idle_timeout)
         .await
         .ok_or(RequestError::Busy)?;
-    let mut spare = pool.try_acquire();
+    let mut queue = WriteQueue::new();
+    let writing = queue.writing();
     let capacity = pool.buffer_size_bytes();
 
     // The body's first bytes arrived with the head.
@@ -172,14 +171,14 @@ pub async fn pump_body<S: BodySink>(
         writes.clear();
         let absorbed = sink.absorb(&cur[..body_len], ended, &mut writes)?;
 
+        let jobs = jobs(&*sink, &writes);
+
         if ended {
             sink.end(body_len - absorbed)?;
-            let never = Cell::new(false);
-            let (res, buf) = write_planned(&*sink, cur, &writes, &never).await;
             // Bytes after the body are the next pipelined request.
-            conn.rbuf.extend_from_slice(&buf[raw_pos..filled]);
-            drop(buf);
-            res.map_err(RequestError::from_io)?;
+            conn.rbuf.extend_from_slice(&cur[raw_pos..filled]);
+            queue.push(write_buffer(jobs, cur));
+            queue.drain().await.map_err(RequestError::from_io)?;
             conn.body = BodyState::Consumed;
             return Ok(());
         }
@@ -199,44 +198,42 @@ pub async fn pump_body<S: BodySink>(
         let read_limit = tail_len
             .saturating_add(usize::try_from(owed).unwrap_or(usize::MAX))
             .min(capacity);
-        let next = spare.take().or_else(|| pool.try_acquire());
-        let write_done = Cell::new(false);
-        let (write_res, read_res, next_buf) = match next {
+        let mut next = queue.take_finished().or_else(|| {
+            (queue.len() < MAX_WRITES_IN_FLIGHT)
+                .then(|| pool.try_acquire())
+                .flatten()
+        });
+        if next.is_none() && !queue.is_empty() {
+            queue.wait_one().await.map_err(RequestError::from_io)?;
+            next = queue.take_finished();
+        }
+        let (read_res, next_buf) = match next {
             Some(next) => {
-                let next = copy_to_front(&cur, body_tail.clone(), next);
-                let mut next = next;
+                let mut next = copy_to_front(&cur, body_tail.clone(), next);
                 if !raw_tail.is_empty() {
                     let mut s = next.slice(body_tail.len()..tail_len);
                     s.put_slice(&cur[raw_tail.clone()]);
                     next = s.into_inner();
                 }
-                let sink_ref = &*sink;
-                let (write, read) = tokio::join!(
-                    write_planned(sink_ref, cur, &writes, &write_done),
-                    read_body(conn, next, tail_len, read_limit, &write_done)
-                );
-                spare = Some(write.1);
-                (write.0, read.0, read.1)
+                queue.push(write_buffer(jobs, cur));
+                queue
+                    .alongside(read_body(conn, next, tail_len, read_limit, &writing))
+                    .await
+                    .map_err(RequestError::from_io)?
             }
             None => {
-                let (res, buf) = write_planned(&*sink, cur, &writes, &write_done).await;
-                if res.is_err() {
-                    drop(buf);
-                    return res.map_err(RequestError::from_io);
-                }
-                let mut buf = buf;
+                let (res, mut buf) = write_buffer(jobs, cur).await;
+                res.map_err(RequestError::from_io)?;
                 if body_tail.start > 0 {
                     buf.copy_within(body_tail.clone(), 0);
                 }
                 if !raw_tail.is_empty() {
                     buf.copy_within(raw_tail.clone(), body_tail.len());
                 }
-                let (read, buf) = read_body(conn, buf, tail_len, read_limit, &write_done).await;
-                (Ok(()), read, buf)
+                read_body(conn, buf, tail_len, read_limit, &writing).await
             }
         };
         cur = next_buf;
-        write_res.map_err(RequestError::from_io)?;
         filled = read_res?;
         body_len = body_tail.len();
         raw_pos = body_len;
@@ -245,14 +242,14 @@ pub async fn pump_body<S: BodySink>(
 
 /// Reads body bytes into `buf[start..limit)`, where `limit` never exceeds
 /// what the client still owes: one read, then more while room remains and
-/// either the overlapping write is still running (keep the network busy) or
+/// either writes are still in flight (`writing`: keep the network busy) or
 /// bytes are already waiting in the socket. Returns the new fill level.
 async fn read_body(
     conn: &Conn,
     mut buf: FixedBuf,
     start: usize,
     limit: usize,
-    write_done: &Cell<bool>,
+    writing: &Cell<usize>,
 ) -> (Result<usize, RequestError>, FixedBuf) {
     let config = &conn.worker.config;
     let mut filled = start;
@@ -280,7 +277,7 @@ async fn read_body(
         };
         buf = slice.into_inner();
         filled += n;
-        if write_done.get() && sys::bytes_readable(conn.stream.as_raw_fd()) == 0 {
+        if writing.get() == 0 && sys::bytes_readable(conn.stream.as_raw_fd()) == 0 {
             return (Ok(filled), buf);
         }
     }

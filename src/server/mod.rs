@@ -17,6 +17,7 @@ pub mod page;
 pub mod request;
 pub mod routes;
 pub mod worker;
+pub mod write_queue;
 
 use std::fmt;
 use std::io::{self, Write};

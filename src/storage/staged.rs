@@ -81,12 +81,19 @@ enum DirectWrite {
 
 /// An upload in progress. See the module docs.
 pub struct StagedFile {
-    file: tokio_uring::fs::File,
-    raw_fd: RawFd,
+    writer: Rc<FileWriter>,
     dir: Rc<OwnedFd>,
     /// Set only on filesystems without O_TMPFILE: the visible hidden name to
     /// remove unless committed.
     hidden_name: Option<CString>,
+}
+
+/// The writing side of a [`StagedFile`], shared (`Rc`) so that several
+/// writes to it can be in flight while the upload goes on; naming the file
+/// stays with the `StagedFile`.
+pub struct FileWriter {
+    file: tokio_uring::fs::File,
+    raw_fd: RawFd,
     /// Bytes written so far (the highest end offset).
     written_bytes: Cell<u64>,
     /// The file's length on disk: above `written_bytes` after a padded
@@ -134,20 +141,45 @@ impl StagedFile {
         let raw_fd = fd.as_raw_fd();
         let direct = direct && sys::set_direct_io(raw_fd, true).is_ok();
         let file = tokio_uring::fs::File::from_std(std::fs::File::from(fd));
-        Ok(StagedFile {
+        let writer = Rc::new(FileWriter {
             file,
             raw_fd,
-            dir,
-            hidden_name,
             written_bytes: Cell::new(0),
             physical_bytes: Cell::new(0),
             preallocate: Cell::new(direct),
             direct: Cell::new(direct),
             writeback_started_bytes: Cell::new(0),
             eager_writeback,
+        });
+        Ok(StagedFile {
+            writer,
+            dir,
+            hidden_name,
         })
     }
 
+    /// The writing side, for writes that run while the upload goes on.
+    pub fn writer(&self) -> &Rc<FileWriter> {
+        &self.writer
+    }
+
+    /// See [`FileWriter::wants_block_aligned_writes`].
+    pub fn wants_block_aligned_writes(&self) -> bool {
+        self.writer.wants_block_aligned_writes()
+    }
+
+    /// See [`FileWriter::reserve`].
+    pub fn reserve(&self, len: u64) -> io::Result<()> {
+        self.writer.reserve(len)
+    }
+
+    /// Bytes written so far.
+    pub fn written_bytes(&self) -> u64 {
+        self.writer.written_bytes.get()
+    }
+}
+
+impl FileWriter {
     /// Whether writes should be whole blocks at block-aligned offsets and
     /// addresses (the file writes with `O_DIRECT`). A sink that can keep
     /// them so holds back a partial block until more data or the end comes.
@@ -301,11 +333,14 @@ impl StagedFile {
         }
     }
 
-    /// Bytes written so far.
-    pub fn written_bytes(&self) -> u64 {
-        self.written_bytes.get()
+    /// fdatasync through io_uring (after trimming direct-write padding).
+    pub async fn sync_data(&self) -> io::Result<()> {
+        self.trim_padding()?;
+        self.file.sync_data().await
     }
+}
 
+impl StagedFile {
     /// Makes the file visible as `name` in its directory. When `durable`, the
     /// data is synced first and the directory after, so the success response
     /// can promise the file survives a crash.
@@ -325,10 +360,9 @@ impl StagedFile {
         Ok(committed)
     }
 
-    /// fdatasync through io_uring (after trimming direct-write padding).
+    /// See [`FileWriter::sync_data`].
     pub async fn sync_data(&self) -> io::Result<()> {
-        self.trim_padding()?;
-        self.file.sync_data().await
+        self.writer.sync_data().await
     }
 
     /// The directory the file will appear in.
@@ -341,7 +375,7 @@ impl StagedFile {
     /// fails with `AlreadyExists` and the file stays staged, so the caller
     /// can try another name.
     pub fn link(&mut self, name: &str, mode: CommitMode) -> io::Result<Committed> {
-        self.trim_padding()?;
+        self.writer.trim_padding()?;
         let name = sys::c_path(name)?;
         match self.hidden_name.take() {
             None => self.link_unnamed(&name, mode),
@@ -358,13 +392,14 @@ impl StagedFile {
 
     fn link_unnamed(&self, name: &CString, mode: CommitMode) -> io::Result<Committed> {
         let dir = self.dir.as_raw_fd();
-        match sys::link_fd_at(self.raw_fd, dir, name) {
+        let fd = self.writer.raw_fd;
+        match sys::link_fd_at(fd, dir, name) {
             Ok(()) => Ok(Committed { replaced: false }),
             Err(err) if err.raw_os_error() == Some(libc::EEXIST) && mode == CommitMode::Replace => {
                 // linkat never replaces: link under a hidden name, then
                 // rename over the old file (atomic replace).
                 let hidden = hidden_name("tmp")?;
-                sys::link_fd_at(self.raw_fd, dir, &hidden)?;
+                sys::link_fd_at(fd, dir, &hidden)?;
                 if let Err(err) = sys::rename_at(dir, &hidden, name, 0) {
                     let _ = sys::unlink_at(dir, &hidden, false);
                     return Err(err);

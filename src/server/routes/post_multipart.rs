@@ -10,6 +10,7 @@ use crate::server::conn::Conn;
 use crate::server::error::RequestError;
 use crate::server::request::Request;
 use crate::storage::aligned::BLOCK_ALIGN_BYTES;
+use crate::storage::staged::FileWriter;
 use crate::storage::staged::{sync_directory, unlink_committed};
 use crate::storage::{CommitMode, StagedFile};
 
@@ -192,8 +193,8 @@ impl BodySink for MultipartSink {
         self.parser.finish().map_err(RequestError::from)
     }
 
-    fn file(&self, index: usize) -> &StagedFile {
-        &self.files[index].file
+    fn writer(&self, index: usize) -> &Rc<FileWriter> {
+        self.files[index].file.writer()
     }
 }
 

@@ -11,6 +11,7 @@ use crate::server::error::RequestError;
 use crate::server::request::Request;
 use crate::storage::aligned::BLOCK_ALIGN_BYTES;
 use crate::storage::root::split_parent;
+use crate::storage::staged::FileWriter;
 use crate::storage::{sys, CommitMode, StagedFile};
 
 /// The whole body goes to one staged file, in order.
@@ -54,8 +55,8 @@ impl BodySink for PutSink {
         Ok(())
     }
 
-    fn file(&self, _index: usize) -> &StagedFile {
-        &self.file
+    fn writer(&self, _index: usize) -> &Rc<FileWriter> {
+        self.file.writer()
     }
 }
 
