@@ -32,6 +32,9 @@ pub struct Config {
     /// Durable uploads: fdatasync the file and fsync its directory before the
     /// success response. On by default; `--no-sync` turns it off.
     pub durable: bool,
+    /// Send file bodies with `sendfile(2)` (default); `--no-sendfile` streams
+    /// them through the registered buffers instead.
+    pub sendfile: bool,
     /// Time from a request's first byte (or from accept) to the end of its head → 408.
     pub head_timeout: Duration,
     /// Longest pause between two reads of a request body → 408 and close.
@@ -83,6 +86,7 @@ impl Config {
             read_only: false,
             allow_delete: false,
             durable: true,
+            sendfile: true,
             head_timeout: Duration::from_secs(30),
             body_idle_timeout: Duration::from_secs(60),
             keepalive_timeout: Duration::from_secs(60),

@@ -50,6 +50,11 @@ struct Cli {
     #[arg(long)]
     no_sync: bool,
 
+    /// Send downloads through the registered buffers (io_uring reads and
+    /// writes) instead of sendfile(2)
+    #[arg(long)]
+    no_sendfile: bool,
+
     /// Time allowed to receive a request head (e.g. 30, 30s, 500ms, 2m); then 408
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     head_timeout: Duration,
@@ -100,6 +105,7 @@ fn config_from(cli: Cli) -> anyhow::Result<Config> {
     config.read_only = cli.read_only;
     config.allow_delete = cli.allow_delete;
     config.durable = !cli.no_sync;
+    config.sendfile = !cli.no_sendfile;
     config.head_timeout = cli.head_timeout;
     config.body_idle_timeout = cli.body_idle_timeout;
     config.keepalive_timeout = cli.keepalive_timeout;
