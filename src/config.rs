@@ -34,6 +34,9 @@ pub struct Config {
     pub durable: bool,
     /// When uploads are written with `O_DIRECT` (see [`DirectIo`]).
     pub direct_io: DirectIo,
+    /// Send file bodies with `sendfile(2)` (default); `--no-sendfile` streams
+    /// them through the registered buffers instead.
+    pub sendfile: bool,
     /// Time from a request's first byte (or from accept) to the end of its head → 408.
     pub head_timeout: Duration,
     /// Longest pause between two reads of a request body → 408 and close.
@@ -110,6 +113,7 @@ impl Config {
             allow_delete: false,
             durable: true,
             direct_io: DirectIo::Durable,
+            sendfile: true,
             head_timeout: Duration::from_secs(30),
             body_idle_timeout: Duration::from_secs(60),
             keepalive_timeout: Duration::from_secs(60),

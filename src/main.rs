@@ -54,6 +54,10 @@ struct Cli {
     /// durability is on: they wait for the disk anyway), `always`, `never`
     #[arg(long, value_enum, default_value = "durable")]
     direct_io: DirectIo,
+    /// Send downloads through the registered buffers (io_uring reads and
+    /// writes) instead of sendfile(2)
+    #[arg(long)]
+    no_sendfile: bool,
 
     /// Time allowed to receive a request head (e.g. 30, 30s, 500ms, 2m); then 408
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
@@ -106,6 +110,7 @@ fn config_from(cli: Cli) -> anyhow::Result<Config> {
     config.allow_delete = cli.allow_delete;
     config.durable = !cli.no_sync;
     config.direct_io = cli.direct_io;
+    config.sendfile = !cli.no_sendfile;
     config.head_timeout = cli.head_timeout;
     config.body_idle_timeout = cli.body_idle_timeout;
     config.keepalive_timeout = cli.keepalive_timeout;

@@ -1,12 +1,17 @@
 //! Downloads: ranges, conditional requests, HEAD, `?download`, the HTML
-//! listing's escaping, and constant memory whatever the file's size. The
-//! real binary on loopback, raw HTTP on a socket.
+//! listing's escaping, constant memory whatever the file's size, and large
+//! bodies sent with sendfile: byte-exact, cut off when the client stops
+//! reading, a disconnect or a truncated file ending only that connection.
+//! The real binary on loopback, raw HTTP on a socket and curl.
 
 mod common;
 
 use std::fs;
-use std::io::Read;
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::net::TcpStream;
 use std::process::Command;
+use std::thread;
+use std::time::{Duration, Instant};
 
 use common::*;
 
@@ -286,15 +291,19 @@ fn directory_without_slash_redirects() {
 
 #[test]
 fn one_free_buffer_still_streams_correctly() {
-    // One worker with three buffers: a stalled download holds two, so the
-    // next download gets one and streams read-then-write.
+    // One worker with three buffers: a stalled buffered download holds two,
+    // so the next download gets one and streams read-then-write.
     let root = TempDir::new("downloads-one-buffer");
     let data = random_bytes(SIZE as usize, 9);
     fs::write(root.join("data.bin"), &data).unwrap();
     let big = fs::File::create(root.join("big.bin")).unwrap();
     big.set_len(GIB).unwrap();
     drop(big);
-    let server = Server::start(&root.path, &["--workers", "1", "--buffers", "3"]);
+    // `--no-sendfile`: the buffered path, which sendfile falls back to.
+    let server = Server::start(
+        &root.path,
+        &["--workers", "1", "--buffers", "3", "--no-sendfile"],
+    );
 
     let mut stalled = std::net::TcpStream::connect(server.addr).unwrap();
     std::io::Write::write_all(
@@ -354,5 +363,338 @@ fn peak_memory_does_not_depend_on_the_file_size() {
     assert!(
         large_kib <= small_kib + 1024,
         "peak RSS {large_kib} KiB for a 256 MiB GET vs {small_kib} KiB for 4 MiB"
+    );
+}
+
+/// A large file: far more than the socket buffers hold and than one
+/// sendfile call is asked for, with an odd length.
+const LARGE: u64 = 128 * MIB + 4097;
+
+/// Longest any single awaited event may take in the tests below.
+const DEADLINE: Duration = Duration::from_secs(20);
+
+/// A root with `big.bin`, [`LARGE`] pseudo-random bytes; its sha256.
+fn large_root(label: &str) -> (TempDir, String) {
+    let root = TempDir::new(label);
+    let sha = write_random_file(&root.join("big.bin"), LARGE, 21);
+    (root, sha)
+}
+
+/// `len` bytes of the file at `path` from `offset`.
+fn file_bytes(path: &std::path::Path, offset: u64, len: usize) -> Vec<u8> {
+    let mut f = fs::File::open(path).unwrap();
+    f.seek(SeekFrom::Start(offset)).unwrap();
+    let mut out = vec![0u8; len];
+    f.read_exact(&mut out).unwrap();
+    out
+}
+
+/// A GET whose client reads the head and `body_bytes` of the body, then
+/// stops reading (the rest piles up in the socket buffers).
+fn stalled_get(server: &Server, path: &str, body_bytes: usize) -> (TcpStream, Vec<u8>) {
+    let mut stream = TcpStream::connect(server.addr).unwrap();
+    stream.set_read_timeout(Some(DEADLINE)).unwrap();
+    let req = format!("GET {path} HTTP/1.1\r\nHost: {}\r\n\r\n", server.host());
+    stream.write_all(req.as_bytes()).unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 64 * 1024];
+    let body_start = loop {
+        let n = stream.read(&mut buf).unwrap();
+        assert!(n > 0, "closed before the head");
+        got.extend_from_slice(&buf[..n]);
+        if let Some(i) = got.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+    };
+    assert!(
+        got.starts_with(b"HTTP/1.1 200 "),
+        "{:?}",
+        String::from_utf8_lossy(&got)
+    );
+    let mut body = got.split_off(body_start);
+    while body.len() < body_bytes {
+        let n = stream.read(&mut buf).unwrap();
+        assert!(n > 0, "closed after {} body bytes", body.len());
+        body.extend_from_slice(&buf[..n]);
+    }
+    (stream, body)
+}
+
+/// Reads until EOF or reset; `None` if the connection is still open after
+/// `timeout`.
+fn read_to_close(stream: &mut TcpStream, timeout: Duration) -> Option<Vec<u8>> {
+    let deadline = Instant::now() + timeout;
+    let mut got = Vec::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return None;
+        }
+        stream.set_read_timeout(Some(left)).unwrap();
+        match stream.read(&mut buf) {
+            Ok(0) => return Some(got),
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                return None
+            }
+            Err(_) => return Some(got),
+        }
+    }
+}
+
+/// The server's sockets: (descriptor, file status flags from fdinfo).
+fn socket_flags(server: &Server) -> Vec<(String, u32)> {
+    let pid = server.pid();
+    let mut out = Vec::new();
+    for entry in fs::read_dir(format!("/proc/{pid}/fd")).unwrap().flatten() {
+        let is_socket =
+            fs::read_link(entry.path()).is_ok_and(|t| t.to_string_lossy().starts_with("socket:"));
+        if !is_socket {
+            continue;
+        }
+        let fd = entry.file_name().to_string_lossy().into_owned();
+        let Ok(info) = fs::read_to_string(format!("/proc/{pid}/fdinfo/{fd}")) else {
+            continue;
+        };
+        let flags = info
+            .lines()
+            .find_map(|l| l.strip_prefix("flags:"))
+            .and_then(|v| u32::from_str_radix(v.trim(), 8).ok())
+            .expect("flags in fdinfo");
+        out.push((fd, flags));
+    }
+    out
+}
+
+/// Descriptors the server holds open on `name`.
+fn open_on(server: &Server, name: &str) -> usize {
+    open_fd_targets(server.pid())
+        .iter()
+        .filter(|t| t.ends_with(name))
+        .count()
+}
+
+#[test]
+fn large_file_downloads_byte_exact_with_curl() {
+    let (root, sha) = large_root("downloads-large");
+    let out = TempDir::new("downloads-large-out");
+    // The default (sendfile) and the buffered path it falls back to.
+    for extra in [&[][..], &["--no-sendfile"][..]] {
+        let server = Server::start(&root.path, extra);
+        let dest = out.join("big.bin");
+        let _ = fs::remove_file(&dest);
+        let run = curl(&[
+            "-o",
+            dest.to_str().unwrap(),
+            "-w",
+            "%{http_code} %{size_download}",
+            &server.url("/big.bin"),
+        ]);
+        assert!(
+            run.status.success(),
+            "curl {extra:?}: {}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&run.stdout),
+            format!("200 {LARGE}"),
+            "{extra:?}"
+        );
+        assert_eq!(
+            sha256_file(&dest),
+            sha,
+            "{extra:?}: downloaded bytes differ"
+        );
+    }
+}
+
+#[test]
+fn range_in_the_middle_of_a_large_file_is_byte_exact() {
+    let (root, _) = large_root("downloads-large-range");
+    let path = root.join("big.bin");
+    let server = Server::start(&root.path, &[]);
+    let (start, last) = (50 * MIB + 3, 100 * MIB + 12_344);
+    let want = file_bytes(&path, start, (last + 1 - start) as usize);
+    let listeners = socket_flags(&server);
+    let mut c = Conn::connect(server.addr);
+    // Two requests on one connection, the second sent only after the first
+    // response: it is read after a sendfile body, so the socket must be
+    // back in blocking mode for io_uring.
+    let first = format!(
+        "GET /big.bin HTTP/1.1\r\nHost: {}\r\nRange: bytes={start}-{last}\r\n\r\n",
+        server.host()
+    );
+    c.send(first.as_bytes());
+    let resp = c.read_response();
+    assert_eq!(resp.status, 206, "{:?}", resp.headers);
+    let range = format!("bytes {start}-{last}/{LARGE}");
+    assert_eq!(resp.header("content-range"), Some(range.as_str()));
+    assert_eq!(resp.body.len(), want.len());
+    assert!(resp.body == want, "206 body differs from the file's bytes");
+    assert!(!resp.says_close());
+    // The connection's socket is blocking again (its flags restored), and
+    // the duplicate used to wait for writability is closed.
+    let restored = wait_until(DEADLINE, || {
+        let now = socket_flags(&server);
+        let conns: Vec<_> = now.iter().filter(|s| !listeners.contains(s)).collect();
+        conns.len() == 1 && conns[0].1 & libc::O_NONBLOCK as u32 == 0
+    });
+    assert!(
+        restored,
+        "server sockets after the response: {:?} (listeners: {listeners:?})",
+        socket_flags(&server)
+    );
+
+    thread::sleep(Duration::from_millis(200));
+    let second = format!(
+        "GET /big.bin HTTP/1.1\r\nHost: {}\r\nRange: bytes=-5000\r\nConnection: close\r\n\r\n",
+        server.host()
+    );
+    c.send(second.as_bytes());
+    let resp = c.read_response();
+    assert_eq!(resp.status, 206, "{:?}", resp.headers);
+    assert!(resp.body == file_bytes(&path, LARGE - 5000, 5000));
+    assert!(c.leftover().is_empty());
+
+    // And with curl.
+    let run = curl(&["-r", &format!("{start}-{last}"), &server.url("/big.bin")]);
+    assert!(run.status.success());
+    assert!(
+        run.stdout == want,
+        "curl -r body differs from the file's bytes"
+    );
+}
+
+#[test]
+fn client_that_stops_reading_is_cut_off_and_others_are_served() {
+    const BIG: u64 = 512 * MIB;
+    let root = TempDir::new("downloads-stops-reading");
+    let data = random_bytes(SIZE as usize, 5);
+    fs::write(root.join("data.bin"), &data).unwrap();
+    let f = fs::File::create(root.join("big.bin")).unwrap();
+    f.set_len(BIG).unwrap();
+    drop(f);
+    // One worker: the stalled download and the others share it.
+    let server = Server::start(&root.path, &["--workers", "1", "--body-idle-timeout", "2"]);
+    let started = Instant::now();
+    let (mut stalled, body) = stalled_get(&server, "/big.bin", MIB as usize);
+    assert!(body.iter().all(|&b| b == 0));
+
+    // While it waits for the socket, the worker serves others and does
+    // not spin.
+    thread::sleep(Duration::from_millis(300));
+    let before = cpu_ticks(server.pid());
+    assert_whole(&get(&server, "/data.bin", ""), &data);
+    thread::sleep(Duration::from_millis(700));
+    let used = cpu_ticks(server.pid()) - before;
+    assert!(
+        used <= 20,
+        "{used} ticks of CPU in 1 s beside a stalled download"
+    );
+
+    // After the idle timeout the server ends the response: what was
+    // buffered can still be read, then the connection closes early.
+    assert!(
+        server.wait_for_stderr(DEADLINE, |l| l.contains("GET /big.bin 200")
+            && l.contains("error=timeout")),
+        "no timeout logged for the stalled download: {:?}",
+        server.stderr_lines()
+    );
+    assert!(started.elapsed() >= Duration::from_secs(2));
+    let rest = read_to_close(&mut stalled, DEADLINE).expect("connection still open");
+    let received = body.len() + rest.len();
+    assert!(
+        (received as u64) < BIG,
+        "received the whole body ({received} bytes) although the server timed out"
+    );
+    assert_eq!(open_on(&server, "/big.bin"), 0, "file still open");
+    assert_whole(&get(&server, "/data.bin", ""), &data);
+}
+
+#[test]
+fn client_that_disconnects_mid_download_leaves_the_server_serving() {
+    let (root, sha) = large_root("downloads-disconnect");
+    let server = Server::start(&root.path, &["--workers", "1"]);
+    for _ in 0..3 {
+        let (stalled, body) = stalled_get(&server, "/big.bin", 2 * MIB as usize);
+        assert!(body[..MIB as usize] == file_bytes(&root.join("big.bin"), 0, MIB as usize));
+        // Unread data: closing sends a reset.
+        drop(stalled);
+    }
+    assert!(
+        wait_until(DEADLINE, || open_on(&server, "/big.bin") == 0),
+        "the server still holds the file after its clients went away"
+    );
+    let out = TempDir::new("downloads-disconnect-out");
+    let dest = out.join("big.bin");
+    let run = curl(&["-o", dest.to_str().unwrap(), &server.url("/big.bin")]);
+    assert!(run.status.success());
+    assert_eq!(sha256_file(&dest), sha);
+    assert!(server_is_alive(&server));
+}
+
+#[test]
+fn file_truncated_while_sent_ends_the_connection() {
+    const CUT: u64 = 48 * MIB;
+    let (root, _) = large_root("downloads-truncated");
+    let path = root.join("big.bin");
+    let want = file_bytes(&path, 0, CUT as usize);
+    let server = Server::start(&root.path, &["--workers", "1"]);
+    let (mut stalled, mut body) = stalled_get(&server, "/big.bin", MIB as usize);
+    // The server is stuck on full socket buffers, well before CUT.
+    thread::sleep(Duration::from_millis(300));
+    fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_len(CUT)
+        .unwrap();
+    // The head promised LARGE bytes; the file now has CUT. The server sends
+    // what there is and closes instead of leaving the client waiting.
+    let rest = read_to_close(&mut stalled, DEADLINE).expect("connection still open: a hang");
+    body.extend_from_slice(&rest);
+    assert_eq!(body.len() as u64, CUT, "body length after the truncation");
+    assert!(body == want, "bytes before the cut differ");
+    assert!(server_is_alive(&server));
+}
+
+#[test]
+fn shutdown_interrupts_a_stalled_download() {
+    let root = TempDir::new("downloads-shutdown");
+    let f = fs::File::create(root.join("big.bin")).unwrap();
+    f.set_len(512 * MIB).unwrap();
+    drop(f);
+    let mut server = Server::start(
+        &root.path,
+        &["--shutdown-timeout", "1", "--body-idle-timeout", "120"],
+    );
+    let (_stalled, _) = stalled_get(&server, "/big.bin", MIB as usize);
+    thread::sleep(Duration::from_millis(200));
+    let signalled = Instant::now();
+    server.signal(libc::SIGTERM);
+    let status = server
+        .wait_exit(DEADLINE)
+        .expect("still running: the stalled download was not interrupted");
+    assert!(status.success(), "{status:?}");
+    // Interrupted at the shutdown deadline (1 s), not dropped after the
+    // 5 s grace the worker gives aborted connections: the request ended and
+    // was logged.
+    assert!(
+        signalled.elapsed() < Duration::from_secs(4),
+        "exit took {:?}",
+        signalled.elapsed()
+    );
+    assert!(
+        server.wait_for_stderr(Duration::from_secs(2), |l| l.contains("GET /big.bin 200")
+            && l.contains("error=")),
+        "the interrupted download was not logged: {:?}",
+        server.stderr_lines()
     );
 }

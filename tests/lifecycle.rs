@@ -75,6 +75,7 @@ fn help_lists_every_option() {
         "--read-only",
         "--allow-delete",
         "--no-sync",
+        "--no-sendfile",
         "--head-timeout",
         "--body-idle-timeout",
         "--keepalive-timeout",

@@ -16,6 +16,7 @@ pub mod lifecycle;
 pub mod page;
 pub mod request;
 pub mod routes;
+pub mod sendfile;
 pub mod worker;
 pub mod write_queue;
 

@@ -1,16 +1,23 @@
 //! The few raw Linux calls tokio-uring does not offer: `openat2` with
 //! `RESOLVE_BENEATH`, `O_TMPFILE`, `linkat`, `renameat2`, `unlinkat`,
-//! `mkdirat`, `fstatat`, `sync_file_range`, `fcntl` (`O_DIRECT`), `fallocate`, `ftruncate`,
-//! `fdopendir`/`readdir`, and the resource-limit calls used at start-up.
+//! `mkdirat`, `fstatat`, `sync_file_range`, `fcntl` (`O_DIRECT`), `fallocate`,
+//! `ftruncate`, `fdopendir`/`readdir`, `sendfile` with the descriptor-flag
+//! and reactor-registration calls around it, and the resource-limit calls
+//! used at start-up.
 //!
 //! Every `unsafe` block of the crate that touches libc lives here, each with
 //! the reason it is sound. All functions are synchronous: they are
-//! metadata operations that complete in microseconds on a local filesystem.
+//! metadata operations that complete in microseconds on a local filesystem,
+//! except [`sendfile`], which copies page-cache pages into a non-blocking
+//! socket and reads from disk what is not cached.
 
 use std::ffi::{CStr, CString, OsStr};
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
+
+use tokio::io::unix::AsyncFd;
+use tokio::io::Interest;
 
 /// Converts a path component or relative path to a C string; an interior
 /// NUL is impossible here (the target decoder rejects it) but is still an
@@ -204,15 +211,15 @@ pub fn start_writeback(fd: RawFd, offset: u64, len: u64) -> io::Result<()> {
 /// caller's memory to the device, bypassing the page cache. Filesystems
 /// without direct I/O refuse (EINVAL), and the file stays as it was.
 pub fn set_direct_io(fd: RawFd, on: bool) -> io::Result<()> {
-    // SAFETY: F_GETFL takes no argument beyond an fd we hold open.
-    let flags = check(unsafe { libc::fcntl(fd, libc::F_GETFL) })?;
-    let flags = if on {
-        flags | libc::O_DIRECT
-    } else {
-        flags & !libc::O_DIRECT
-    };
-    // SAFETY: F_SETFL takes an int of file status flags.
-    check(unsafe { libc::fcntl(fd, libc::F_SETFL, flags) }).map(drop)
+    let flags = status_flags(fd)?;
+    set_status_flags(
+        fd,
+        if on {
+            flags | libc::O_DIRECT
+        } else {
+            flags & !libc::O_DIRECT
+        },
+    )
 }
 
 /// Allocates disk blocks for `offset..offset + len` of an open file
@@ -423,4 +430,56 @@ pub fn bytes_readable(fd: RawFd) -> usize {
     } else {
         usize::try_from(available).unwrap_or(0)
     }
+}
+
+/// The file status flags of `fd` (`fcntl(F_GETFL)`), e.g. `O_NONBLOCK`.
+pub fn status_flags(fd: RawFd) -> io::Result<libc::c_int> {
+    // SAFETY: F_GETFL takes no argument and only reads the descriptor's flags.
+    check(unsafe { libc::fcntl(fd, libc::F_GETFL) })
+}
+
+/// Sets the file status flags of `fd` (`fcntl(F_SETFL)`). They belong to
+/// the open file description, so every duplicate of `fd` sees them.
+pub fn set_status_flags(fd: RawFd, flags: libc::c_int) -> io::Result<()> {
+    // SAFETY: F_SETFL takes an int argument and changes only the flags of
+    // the descriptor's open file description.
+    check(unsafe { libc::fcntl(fd, libc::F_SETFL, flags) }).map(drop)
+}
+
+/// A close-on-exec duplicate of `fd`: a second descriptor for the same
+/// open file description, which can be handed to something that closes it.
+fn dup_cloexec(fd: RawFd) -> io::Result<OwnedFd> {
+    // SAFETY: F_DUPFD_CLOEXEC returns a new descriptor or -1.
+    let dup = check(unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) })?;
+    // SAFETY: `dup` was just returned by fcntl and is owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(dup) })
+}
+
+/// Write readiness of socket `fd` on tokio's reactor, through a duplicate
+/// of the descriptor: dropping the result deregisters and closes the
+/// duplicate only, never the connection. Must be called inside a runtime
+/// with the I/O driver enabled (tokio-uring's is).
+pub fn write_readiness(fd: RawFd) -> io::Result<AsyncFd<OwnedFd>> {
+    let dup = dup_cloexec(fd)?;
+    // SAFETY: the AsyncFd takes ownership of `dup`, an OwnedFd: it stays
+    // open and refers to the same open file description until the AsyncFd
+    // drops it (after deregistering it), and `OwnedFd::as_raw_fd` always
+    // returns that same number.
+    unsafe { AsyncFd::register_with_interest(dup, Interest::WRITABLE) }.map_err(io::Error::from)
+}
+
+/// `sendfile(socket, file, &offset, count)`: copies up to `count` bytes of
+/// `file` from `offset` to `socket` inside the kernel and returns how many
+/// it copied (0: `offset` is at or past the end of the file). On a
+/// non-blocking socket it copies what fits in the send buffer, or fails
+/// with `WouldBlock`. Pages not in the page cache are read from disk first,
+/// synchronously.
+pub fn sendfile(socket: RawFd, file: RawFd, offset: u64, count: usize) -> io::Result<usize> {
+    let mut off =
+        libc::off64_t::try_from(offset).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+    // SAFETY: both are plain descriptors; `off` is a valid, initialised
+    // off64_t that the kernel reads and updates, and it outlives the call.
+    // No user memory is read or written otherwise.
+    let ret = unsafe { libc::sendfile64(socket, file, &mut off, count) };
+    usize::try_from(ret).map_err(|_| io::Error::last_os_error())
 }

@@ -4,8 +4,10 @@
 //! A file answers 304 (`If-None-Match`, `If-Modified-Since`), 206 for one
 //! satisfiable `Range` (decided by the pure [`crate::http::range`] core,
 //! `If-Range` included), 416 with `Content-Range: bytes */len`, or 200. The
-//! body is streamed through at most two registered buffers: constant memory
-//! whatever the file's size.
+//! body goes out with `sendfile` ([`crate::server::sendfile`]); with
+//! `--no-sendfile`, or for a file `sendfile` cannot read, it is streamed
+//! through at most two registered buffers instead. Either way memory does
+//! not depend on the file's size.
 
 use std::os::fd::{AsRawFd, OwnedFd};
 
@@ -24,6 +26,7 @@ use crate::server::conn::Conn;
 use crate::server::deadline::{bounded, Direction, ShutdownPolicy};
 use crate::server::error::RequestError;
 use crate::server::request::Request;
+use crate::server::sendfile::{self, SendfileError};
 use crate::storage::sys;
 
 /// A strong validator from the inode's identity, size and mtime.
@@ -157,6 +160,31 @@ async fn send_file(
         .map_err(RequestError::Io)?;
     if request.method == Method::Head || len == 0 {
         return Ok(());
+    }
+    send_body(conn, fd, offset, len).await
+}
+
+/// Sends `len` bytes of the file from `offset`: with `sendfile` unless it is
+/// turned off or refuses the file before sending anything, otherwise through
+/// registered buffers ([`stream_file`]).
+async fn send_body(
+    conn: &mut Conn,
+    fd: OwnedFd,
+    offset: u64,
+    len: u64,
+) -> Result<(), RequestError> {
+    if conn.worker.config.sendfile {
+        match sendfile::send_range(conn, &fd, offset, len).await {
+            Ok(()) => return Ok(()),
+            Err(SendfileError::Failed(err)) => {
+                // The head promised more bytes than were sent: close.
+                conn.closing = true;
+                return Err(err);
+            }
+            Err(SendfileError::Unsupported(err)) => {
+                tracing::debug!("sendfile refused the file ({err}); streaming it through buffers");
+            }
+        }
     }
     stream_file(conn, fd, offset, len).await
 }
