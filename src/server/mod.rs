@@ -16,6 +16,7 @@ pub mod lifecycle;
 pub mod page;
 pub mod request;
 pub mod routes;
+pub mod small_body;
 pub mod worker;
 
 use std::fmt;

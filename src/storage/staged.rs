@@ -21,7 +21,7 @@ use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio_uring::buf::fixed::FixedBuf;
-use tokio_uring::buf::Slice;
+use tokio_uring::buf::{IoBuf, Slice};
 
 use super::sys;
 
@@ -116,6 +116,27 @@ impl StagedFile {
     ) -> (io::Result<()>, Slice<FixedBuf>) {
         let len = buf.end() - buf.begin();
         let (res, buf) = self.file.write_fixed_all_at(buf, offset).await;
+        if res.is_ok() {
+            let end = offset.saturating_add(len as u64);
+            if end > self.written_bytes.get() {
+                self.written_bytes.set(end);
+            }
+            self.maybe_start_writeback();
+        }
+        (res, buf)
+    }
+
+    /// Writes all of `buf`, an ordinary (unregistered) buffer, at `offset`:
+    /// for a small body that is already in the connection buffer, where a
+    /// registered buffer would only add a copy. The buffer comes back in
+    /// every outcome.
+    pub async fn write_all_at_unregistered<B: IoBuf>(
+        &self,
+        buf: Slice<B>,
+        offset: u64,
+    ) -> (io::Result<()>, Slice<B>) {
+        let len = buf.end() - buf.begin();
+        let (res, buf) = self.file.write_all_at(buf, offset).await;
         if res.is_ok() {
             let end = offset.saturating_add(len as u64);
             if end > self.written_bytes.get() {
