@@ -17,8 +17,15 @@ What it does:
      nginx: `nginx` with the dav module; dufs, miniserve: on PATH). Missing
      peers are skipped with a note; nothing is installed.
   3. runs ../shared/bench/compare.py (uploads: PUT 4 GiB x1, PUT 256 MiB x8,
-     multipart 4 GiB x1, 20 000 x 4 KiB PUTs over 8 keep-alive connections;
-     the sinks run the matching raw cases), results in target/e2e/results.
+     multipart 4 GiB x1; the sinks run the matching raw cases), results in
+     target/e2e/results. The 20 000 x 4 KiB PUTs over 8 keep-alive
+     connections run here instead (same servers, loadgen and interleaving),
+     each run into a fresh folder that is deleted only after the last run:
+     compare.py empties its folder before every run, and on ext4 without a
+     journal (this machine's /) creating files within 5 minutes of deleting
+     thousands nearby costs a scan of the whole inode group per file (see
+     BENCHMARKS.md, "Small uploads"), which would measure that, not the
+     servers.
   4. downloads a pre-created 4 GiB file with curl from ringdrop (and nginx,
      dufs, miniserve when installed), interleaved, measuring the server's
      CPU and peak RSS from /proc the way loadgen does.
@@ -197,6 +204,79 @@ def make_config(shared, binroot, cases, notes, only_servers):
         "servers": servers,
         "cases": cases,
     }
+
+
+# ---------------------------------------------------------------- small requests
+
+def small_requests_bench(cfg, cases, bench_dir, reps, out):
+    """The many-small-PUTs cases, interleaved like compare.py (rep 1: case 1
+    on A B C, ...), but each run uploads into a fresh folder under
+    BENCH_DIR/small that is removed only after the last run. compare.py
+    empties its folder (thousands of just-written files) before every run;
+    on ext4 without a journal, new inodes near recently deleted ones
+    (deleted < 60 s ago, or < 300 s while their inode-table block is dirty)
+    are found only after scanning the whole inode group, for every file."""
+    base = os.path.join(REPO, "target", "e2e")  # start commands run where compare.py runs them
+    loadgen = cfg["loadgen"]
+    small_root = os.path.join(bench_dir, "small")
+    shutil.rmtree(small_root, ignore_errors=True)
+    os.makedirs(small_root)
+    results = []
+    jsonl = open(os.path.join(out, "results.jsonl"), "a")
+    n = 0
+    try:
+        for rep in range(reps):
+            for case in cases:
+                for srv in cfg["servers"]:
+                    path = srv.get("paths", {}).get(case["mode"])
+                    if path is None or case["name"] in srv.get("skip", []):
+                        continue
+                    n += 1
+                    data = os.path.join(small_root, f"{n:03d}-{srv['name']}")
+                    os.makedirs(data)
+                    subprocess.run(["sync"])
+                    time.sleep(cfg.get("settle_s", 2))
+                    port = srv["port"]
+                    cmd = srv["start"].replace("{port}", str(port)).replace("{dir}", shlex.quote(data))
+                    os.makedirs(os.path.join(out, "logs"), exist_ok=True)
+                    log = open(os.path.join(out, "logs", f"{srv['name']}.log"), "a")
+                    log.write(f"\n=== rep {rep} case {case['name']}: {cmd}\n")
+                    log.flush()
+                    proc = subprocess.Popen(["bash", "-c", "exec " + cmd], cwd=base, stdout=log,
+                                            stderr=subprocess.STDOUT, start_new_session=True)
+                    try:
+                        if not wait_port(port, proc, 180):
+                            die(f"{srv['name']} did not open port {port}; see {log.name}")
+                        time.sleep(0.3)
+                        pids = descendants(proc.pid)
+                        lg = [loadgen, "--url", f"http://127.0.0.1:{port}{path}",
+                              "--mode", case["mode"], *case.get("args", []),
+                              *srv.get("loadgen_args", []),
+                              "--server-pid", ",".join(map(str, pids))]
+                        started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+                        r = subprocess.run(lg, capture_output=True, text=True)
+                    finally:
+                        stop(proc)
+                        log.close()
+                    line = (r.stdout.strip().splitlines() or [""])[-1]
+                    try:
+                        res = json.loads(line)
+                    except json.JSONDecodeError:
+                        die(f"loadgen gave no JSON: {r.stdout} {r.stderr}")
+                    if r.stderr.strip():
+                        note(r.stderr.strip())
+                    res.update(server=srv["name"], case=case["name"], rep=rep, pids=pids,
+                               started=started)
+                    results.append(res)
+                    jsonl.write(json.dumps(res) + "\n")
+                    jsonl.flush()
+                    note(f"rep {rep} {case['name']:<22} {srv['name']:<16} "
+                         f"{req_per_s(res):.0f} req/s  cpu {res['server_cpu_s']} s  "
+                         f"fail {res['failures']}")
+    finally:
+        jsonl.close()
+        shutil.rmtree(small_root, ignore_errors=True)
+    return results
 
 
 # ---------------------------------------------------------------- download
@@ -592,12 +672,16 @@ def main():
     os.makedirs(results_dir)
 
     results = []
-    if cfg["cases"] and cfg["servers"]:
+    stream_cases = [c for c in cfg["cases"] if not is_small_requests(c["name"])]
+    small_cases = [c for c in cfg["cases"] if is_small_requests(c["name"])]
+    if stream_cases and cfg["servers"]:
         cmd = [sys.executable, compare, cfg_path, "--reps", str(reps), "--out", results_dir,
-               "--dir", bench_dir]
+               "--dir", bench_dir, "--cases", ",".join(c["name"] for c in stream_cases)]
         run(cmd, stdout=subprocess.DEVNULL)
         with open(os.path.join(results_dir, "results.jsonl")) as f:
             results = [json.loads(line) for line in f if line.strip()]
+    if small_cases and cfg["servers"]:
+        results += small_requests_bench(cfg, small_cases, bench_dir, reps, results_dir)
 
     downloads = []
     if run_get:

@@ -21,6 +21,10 @@
 //!                        the named file under ROOT
 //! ```
 //!
+//! (With `--no-sync`, a `Content-Length` PUT body of at most 32 KiB skips the
+//! pool: it is completed in the connection buffer and written from there,
+//! see `server::small_body`.)
+//!
 //! The protocol lives in pure, slice-fed state machines ([`http`],
 //! [`multipart`]): no I/O, no clock, no allocation per byte, no panic on any
 //! input. They are what the fuzz targets and property tests drive. The

@@ -17,6 +17,7 @@ pub mod page;
 pub mod request;
 pub mod routes;
 pub mod sendfile;
+pub mod small_body;
 pub mod worker;
 pub mod write_queue;
 

@@ -1,8 +1,9 @@
 //! One worker thread: a tokio-uring runtime with its own SO_REUSEPORT
 //! listener and its own registered buffer pool.
 
-use std::cell::Cell;
-use std::os::fd::AsRawFd;
+use std::cell::{Cell, OnceCell};
+use std::io;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -38,6 +39,25 @@ pub struct Worker {
     connection_closed: Notify,
     /// Connections open across all workers (for `--max-connections`).
     global_connections: Arc<AtomicUsize>,
+    /// ROOT opened as a target directory, once, for uploads into ROOT itself.
+    root_dir: OnceCell<Rc<OwnedFd>>,
+}
+
+impl Worker {
+    /// Opens the directory `rel` beneath ROOT (see [`Root::open_dir`]) as a
+    /// target for uploads. ROOT itself is opened once per worker and shared:
+    /// it is the same directory for the life of the process, so opening it
+    /// again for every upload would only cost two syscalls.
+    pub fn open_target_dir(&self, rel: &str) -> io::Result<Rc<OwnedFd>> {
+        if !rel.is_empty() {
+            return self.root.open_dir(rel).map(Rc::new);
+        }
+        if let Some(dir) = self.root_dir.get() {
+            return Ok(dir.clone());
+        }
+        let dir = Rc::new(self.root.open_dir("")?);
+        Ok(self.root_dir.get_or_init(|| dir).clone())
+    }
 }
 
 /// Everything a worker thread is started with.
@@ -77,6 +97,7 @@ pub fn run(setup: WorkerSetup, runtime: tokio_uring::Runtime) {
             open_connections: Cell::new(0),
             connection_closed: Notify::new(),
             global_connections: setup.global_connections,
+            root_dir: OnceCell::new(),
         });
         let listener = TcpListener::from_std(setup.listener);
         let _ = setup.ready.send(Ok(()));

@@ -320,6 +320,30 @@ impl FileWriter {
         Ok(())
     }
 
+    /// Writes all of `buf`, an ordinary (unregistered) buffer, at `offset`:
+    /// for a small body that is already in the connection buffer, where a
+    /// registered buffer would only add a copy. The buffer comes back in
+    /// every outcome.
+    pub async fn write_all_at_unregistered<B: IoBuf>(
+        &self,
+        buf: Slice<B>,
+        offset: u64,
+    ) -> (io::Result<()>, Slice<B>) {
+        let len = buf.end() - buf.begin();
+        if self.direct.get() {
+            // An ordinary buffer is not block-aligned: page cache for this
+            // file (it is small; see `server::small_body`).
+            let _ = sys::set_direct_io(self.raw_fd, false);
+            self.direct.set(false);
+        }
+        let (res, buf) = self.file.write_all_at(buf, offset).await;
+        if res.is_ok() {
+            self.note_written(offset, len);
+            self.maybe_start_writeback();
+        }
+        (res, buf)
+    }
+
     fn maybe_start_writeback(&self) {
         if !self.eager_writeback {
             return;

@@ -9,6 +9,7 @@ use crate::server::body::{pump_body, BodySink, PlannedWrite};
 use crate::server::conn::Conn;
 use crate::server::error::RequestError;
 use crate::server::request::Request;
+use crate::server::small_body::{small_body_len, store_small_body};
 use crate::storage::aligned::BLOCK_ALIGN_BYTES;
 use crate::storage::root::split_parent;
 use crate::storage::staged::FileWriter;
@@ -92,8 +93,7 @@ pub async fn put(conn: &mut Conn, request: &Request) -> Result<(), RequestError>
         BodyFraming::Length(_) | BodyFraming::Chunked => {}
     }
     let dir = worker
-        .root
-        .open_dir(target.parent)
+        .open_target_dir(target.parent)
         .map_err(RequestError::from_parent_io)?;
     let name_c = sys::c_path(target.name)?;
     let no_replace = request.headers.if_none_match.as_deref().map(str::trim) == Some("*");
@@ -104,7 +104,7 @@ pub async fn put(conn: &mut Conn, request: &Request) -> Result<(), RequestError>
         Ok(_) if no_replace => return Err(RequestError::PreconditionFailed),
         _ => {}
     }
-    let file = StagedFile::create(Rc::new(dir), config.direct_writes(), config.durable)
+    let file = StagedFile::create(dir, config.direct_writes(), config.durable)
         .map_err(RequestError::from_io)?;
     if let BodyFraming::Length(n) = request.info.framing {
         // A full disk answers 507 now, before the client sends the body.
@@ -120,8 +120,16 @@ pub async fn put(conn: &mut Conn, request: &Request) -> Result<(), RequestError>
         max_file_size_bytes: max,
         size_bytes: 0,
     };
-    let decoder = BodyDecoder::new(request.info.framing, config.chunked_limits);
-    pump_body(conn, decoder, &mut sink).await?;
+    match small_body_len(request.info.framing, config.durable) {
+        Some(len) => {
+            store_small_body(conn, len, &sink.file).await?;
+            sink.size_bytes = len as u64;
+        }
+        None => {
+            let decoder = BodyDecoder::new(request.info.framing, config.chunked_limits);
+            pump_body(conn, decoder, &mut sink).await?;
+        }
+    }
     let size = sink.size_bytes;
     let mode = if no_replace {
         CommitMode::NoReplace
