@@ -81,8 +81,26 @@ pub trait BodySink {
     fn writer(&self, index: usize) -> &Rc<FileWriter>;
 }
 
+/// Awaits one body read: at most `--body-idle-timeout`, interrupted only
+/// when a shutdown aborts requests in flight.
+pub(crate) async fn bounded_body_read<F: std::future::Future>(
+    conn: &Conn,
+    read: F,
+) -> Result<F::Output, (Interrupted, F::Output)> {
+    let deadline = Instant::now() + conn.worker.config.body_idle_timeout;
+    bounded(
+        &conn.stream,
+        read,
+        deadline,
+        &conn.worker.lifecycle,
+        ShutdownPolicy::OnAbort,
+        Direction::Read,
+    )
+    .await
+}
+
 /// How a body read ended badly.
-fn read_error(why: Option<Interrupted>) -> RequestError {
+pub(crate) fn read_error(why: Option<Interrupted>) -> RequestError {
     match why {
         Some(Interrupted::Timeout) => RequestError::Timeout,
         Some(Interrupted::Shutdown) => RequestError::ShuttingDown,
@@ -251,24 +269,13 @@ async fn read_body(
     limit: usize,
     writing: &Cell<usize>,
 ) -> (Result<usize, RequestError>, FixedBuf) {
-    let config = &conn.worker.config;
     let mut filled = start;
     loop {
         if filled >= limit {
             return (Ok(filled), buf);
         }
-        let deadline = Instant::now() + config.body_idle_timeout;
         let read = conn.stream.read_fixed(buf.slice(filled..limit));
-        let outcome = bounded(
-            &conn.stream,
-            read,
-            deadline,
-            &conn.worker.lifecycle,
-            ShutdownPolicy::OnAbort,
-            Direction::Read,
-        )
-        .await;
-        let (n, slice) = match outcome {
+        let (n, slice) = match bounded_body_read(conn, read).await {
             Ok((Ok(n), slice)) if n > 0 => (n, slice),
             Ok((Ok(_), slice)) | Ok((Err(_), slice)) => {
                 return (Err(read_error(None)), slice.into_inner())

@@ -25,13 +25,12 @@
 //! to the head limit (32 KiB) for a large head, and a small body is never
 //! larger than that.
 
-use tokio::time::Instant;
 use tokio_uring::buf::BoundedBuf;
 
+use super::body::{bounded_body_read, read_error};
 use super::conn::{BodyState, Conn};
-use super::deadline::{bounded, Direction, Interrupted, ShutdownPolicy};
 use super::error::RequestError;
-use crate::http::{BodyError, BodyFraming};
+use crate::http::BodyFraming;
 use crate::storage::StagedFile;
 
 /// Largest `Content-Length` body taken through the connection buffer. Not
@@ -84,20 +83,10 @@ async fn fill_rbuf(conn: &mut Conn, len: usize) -> Result<(), RequestError> {
         conn.rbuf.reserve_exact(len - conn.rbuf.len());
     }
     while conn.rbuf.len() < len {
-        let deadline = Instant::now() + conn.worker.config.body_idle_timeout;
         let buf = std::mem::take(&mut conn.rbuf);
         let (filled, capacity) = (buf.len(), buf.capacity());
         let read = conn.stream.read(buf.slice(filled..capacity));
-        let outcome = bounded(
-            &conn.stream,
-            read,
-            deadline,
-            &conn.worker.lifecycle,
-            ShutdownPolicy::OnAbort,
-            Direction::Read,
-        )
-        .await;
-        let (why, slice) = match outcome {
+        let (why, slice) = match bounded_body_read(conn, read).await {
             Ok((Ok(n), slice)) if n > 0 => {
                 conn.rbuf = slice.into_inner();
                 continue;
@@ -106,11 +95,7 @@ async fn fill_rbuf(conn: &mut Conn, len: usize) -> Result<(), RequestError> {
             Err((why, (_, slice))) => (Some(why), slice),
         };
         conn.rbuf = slice.into_inner();
-        return Err(match why {
-            Some(Interrupted::Timeout) => RequestError::Timeout,
-            Some(Interrupted::Shutdown) => RequestError::ShuttingDown,
-            None => RequestError::Body(BodyError::Truncated),
-        });
+        return Err(read_error(why));
     }
     Ok(())
 }
