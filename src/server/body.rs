@@ -43,9 +43,10 @@ use crate::storage::staged::FileWriter;
 use crate::storage::sys;
 use std::os::fd::AsRawFd;
 
-/// Buffers of one upload being written at once. Direct writes need a
-/// queue deeper than one to keep a disk busy; more than a few only holds
-/// more of the pool.
+/// Buffers of one upload being written at once when its writes are direct:
+/// a disk needs a queue deeper than one to stay busy; more than a few only
+/// holds more of the pool. Page-cache writes run one at a time (still
+/// overlapping the next socket read).
 pub const MAX_WRITES_IN_FLIGHT: usize = 4;
 
 /// One write the sink asks for: bytes `range` of the current buffer go to
@@ -216,8 +217,14 @@ pub async fn pump_body<S: BodySink>(
         let read_limit = tail_len
             .saturating_add(usize::try_from(owed).unwrap_or(usize::MAX))
             .min(capacity);
+        // Page-cache writes gain nothing from running side by side (they
+        // serialise on the inode lock); direct writes want a queue.
+        let direct = jobs
+            .iter()
+            .all(|job| job.writer.wants_block_aligned_writes());
+        let max_in_flight = if direct { MAX_WRITES_IN_FLIGHT } else { 1 };
         let mut next = queue.take_finished().or_else(|| {
-            (queue.len() < MAX_WRITES_IN_FLIGHT)
+            (queue.len() < max_in_flight)
                 .then(|| pool.try_acquire())
                 .flatten()
         });
