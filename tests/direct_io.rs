@@ -77,16 +77,8 @@ fn uploads_write_with_o_direct_exactly_in_the_modes_that_ask_for_it() {
         let root = TempDir::new("root");
         let server = start(&root, mode_flags);
         // Half a body, then a pause: the staged file is open meanwhile.
-        let mut c = Conn::connect(server.addr);
-        c.send(
-            format!(
-                "PUT /slow.bin HTTP/1.1\r\nHost: {}\r\nContent-Length: 200000\r\n\r\n",
-                server.host()
-            )
-            .as_bytes(),
-        );
         let data = random_bytes(200_000, 3);
-        c.send(&data[..100_000]);
+        let mut c = stalled_put(&server, "/slow.bin", &data, 100_000);
         let mut flags = Vec::new();
         assert!(
             wait_until(Duration::from_secs(10), || {
@@ -105,6 +97,62 @@ fn uploads_write_with_o_direct_exactly_in_the_modes_that_ask_for_it() {
         let r = c.read_response();
         assert_eq!(r.status, 201, "{mode_flags:?}: {}", r.body_str());
         assert_eq!(sha256_file(&root.join("slow.bin")), sha256_hex(&data));
+    }
+}
+
+/// Starts a PUT of `len` bytes, sends `sent` of them and leaves it open.
+fn stalled_put(server: &Server, path: &str, data: &[u8], sent: usize) -> Conn {
+    let mut c = Conn::connect(server.addr);
+    c.send(
+        format!(
+            "PUT {path} HTTP/1.1\r\nHost: {}\r\nContent-Length: {}\r\n\r\n",
+            server.host(),
+            data.len()
+        )
+        .as_bytes(),
+    );
+    c.send(&data[..sent]);
+    c
+}
+
+#[test]
+fn a_second_concurrent_durable_upload_on_a_worker_goes_through_the_page_cache() {
+    // One worker, so both uploads share it. In the default mode only an
+    // upload alone on its worker writes direct; `always` makes both direct.
+    for (mode_flags, second_direct) in [(&[][..], false), (&["--direct-io", "always"][..], true)] {
+        let root = TempDir::new("root");
+        let mut args = vec!["--workers", "1"];
+        args.extend_from_slice(mode_flags);
+        let server = Server::start(&root.path, &args);
+        let data = random_bytes(400_000, 8);
+        let mut first = stalled_put(&server, "/first.bin", &data, 100_000);
+        assert!(
+            wait_until(Duration::from_secs(10), || staged_file_flags(&server).len()
+                == 1),
+            "{mode_flags:?}: first upload not staged"
+        );
+        assert!(staged_file_flags(&server)[0] & O_DIRECT_FLAG != 0);
+        let mut second = stalled_put(&server, "/second.bin", &data, 100_000);
+        let mut flags = Vec::new();
+        assert!(
+            wait_until(Duration::from_secs(10), || {
+                flags = staged_file_flags(&server);
+                flags.len() == 2
+            }),
+            "{mode_flags:?}: second upload not staged"
+        );
+        let direct = flags.iter().filter(|&&f| f & O_DIRECT_FLAG != 0).count();
+        assert_eq!(
+            direct,
+            if second_direct { 2 } else { 1 },
+            "{mode_flags:?}: flags {flags:?}"
+        );
+        for (c, name) in [(&mut first, "first.bin"), (&mut second, "second.bin")] {
+            c.send(&data[100_000..]);
+            let r = c.read_response();
+            assert_eq!(r.status, 201, "{mode_flags:?} {name}: {}", r.body_str());
+            assert_eq!(sha256_file(&root.join(name)), sha256_hex(&data));
+        }
     }
 }
 

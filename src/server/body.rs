@@ -144,6 +144,7 @@ pub async fn pump_body<S: BodySink>(
         .acquire(config.body_idle_timeout)
         .await
         .ok_or(RequestError::Busy)?;
+    let _pool_user = pool.enter();
     let mut queue = WriteQueue::new();
     let writing = queue.writing();
     let capacity = pool.buffer_size_bytes();
@@ -222,7 +223,13 @@ pub async fn pump_body<S: BodySink>(
         let direct = jobs
             .iter()
             .all(|job| job.writer.wants_block_aligned_writes());
-        let max_in_flight = if direct { MAX_WRITES_IN_FLIGHT } else { 1 };
+        // Several uploads share the pool: each keeps at most its fair share
+        // (one buffer is the one being read into).
+        let max_in_flight = if direct {
+            MAX_WRITES_IN_FLIGHT.min(pool.fair_share() - 1)
+        } else {
+            1
+        };
         let mut next = queue.take_finished().or_else(|| {
             (queue.len() < max_in_flight)
                 .then(|| pool.try_acquire())

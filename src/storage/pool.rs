@@ -5,6 +5,7 @@
 //! buffer — always with a deadline, since tokio-uring's `next()` "will never
 //! resolve" if no buffer is ever returned — and nothing allocates a new one.
 
+use std::cell::Cell;
 use std::io;
 use std::time::Duration;
 
@@ -16,6 +17,21 @@ use super::aligned::AlignedBuf;
 pub struct BufferPool {
     pool: FixedBufPool<AlignedBuf>,
     buffer_size_bytes: usize,
+    /// Buffers in the pool.
+    count: usize,
+    /// Uploads currently using the pool (see [`BufferPool::enter`]).
+    users: Cell<usize>,
+}
+
+/// One upload's claim on a fair share of the pool; gone when dropped.
+pub struct PoolUser<'a> {
+    pool: &'a BufferPool,
+}
+
+impl Drop for PoolUser<'_> {
+    fn drop(&mut self) {
+        self.pool.users.set(self.pool.users.get().saturating_sub(1));
+    }
 }
 
 /// Why the pool could not be set up, in words a user can act on.
@@ -115,7 +131,27 @@ impl BufferPool {
         Ok(BufferPool {
             pool,
             buffer_size_bytes,
+            count,
+            users: Cell::new(0),
         })
+    }
+
+    /// Counts an upload among the pool's users until the guard drops.
+    pub fn enter(&self) -> PoolUser<'_> {
+        self.users.set(self.users.get() + 1);
+        PoolUser { pool: self }
+    }
+
+    /// Uploads using the pool now.
+    pub fn users(&self) -> usize {
+        self.users.get()
+    }
+
+    /// How many buffers one user may hold if every current user held as
+    /// many: the pool divided among them, but at least two (one being
+    /// written, one being read into).
+    pub fn fair_share(&self) -> usize {
+        (self.count / self.users.get().max(1)).max(2)
     }
 
     /// Size of every buffer in the pool.

@@ -104,8 +104,12 @@ pub async fn put(conn: &mut Conn, request: &Request) -> Result<(), RequestError>
         Ok(_) if no_replace => return Err(RequestError::PreconditionFailed),
         _ => {}
     }
-    let file = StagedFile::create(dir, config.direct_writes(), config.durable)
-        .map_err(RequestError::from_io)?;
+    let file = StagedFile::create(
+        dir,
+        config.direct_writes(worker.pool.users()),
+        config.durable,
+    )
+    .map_err(RequestError::from_io)?;
     if let BodyFraming::Length(n) = request.info.framing {
         // A full disk answers 507 now, before the client sends the body.
         file.reserve(n).map_err(RequestError::from_io)?;
