@@ -82,10 +82,11 @@ pub const MIN_BUFFERS_PER_WORKER: usize = 2;
 /// second per GiB) but run at memory speed until the disk catches up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum DirectIo {
-    /// Durable uploads only, and only one at a time per worker: they wait
-    /// for the disk anyway, but several interleaved direct streams make the
-    /// disk seek where page-cache writeback would write each file in long
-    /// runs (the default).
+    /// Durable uploads only, and only when the upload is alone on its
+    /// worker (no other connection open, no other upload being received):
+    /// they wait for the disk anyway, but several interleaved direct
+    /// streams make the disk seek where page-cache writeback writes each
+    /// file in long runs (the default).
     Durable,
     /// Every upload: also keeps uploads from evicting the page cache.
     Always,
@@ -95,11 +96,11 @@ pub enum DirectIo {
 
 impl Config {
     /// Whether a new upload should be written with `O_DIRECT` (where the
-    /// filesystem supports it), given how many other uploads the worker is
-    /// receiving.
-    pub fn direct_writes(&self, other_uploads: usize) -> bool {
+    /// filesystem supports it), given how busy the worker is otherwise
+    /// (other uploads and connections).
+    pub fn direct_writes(&self, other_activity: usize) -> bool {
         match self.direct_io {
-            DirectIo::Durable => self.durable && other_uploads == 0,
+            DirectIo::Durable => self.durable && other_activity == 0,
             DirectIo::Always => true,
             DirectIo::Never => false,
         }

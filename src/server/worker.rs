@@ -44,6 +44,13 @@ pub struct Worker {
 }
 
 impl Worker {
+    /// Uploads being received and other connections open on this worker,
+    /// besides the caller's own connection: a hint that a new upload will
+    /// not be the only stream writing to the disk.
+    pub fn other_activity(&self) -> usize {
+        self.pool.users() + self.open_connections.get().saturating_sub(1)
+    }
+
     /// Opens the directory `rel` beneath ROOT (see [`Root::open_dir`]) as a
     /// target for uploads. ROOT itself is opened once per worker and shared:
     /// it is the same directory for the life of the process, so opening it

@@ -224,7 +224,7 @@ pub async fn post(conn: &mut Conn, request: &Request) -> Result<(), RequestError
         files: Vec::new(),
         current: CurrentPart::NotAFile,
         max_file_size_bytes: config.max_file_size_bytes,
-        direct_writes: config.direct_writes(worker.pool.users()),
+        direct_writes: config.direct_writes(worker.other_activity()),
         eager_writeback: config.durable,
         pending_data_bytes: 0,
     };

@@ -106,7 +106,7 @@ pub async fn put(conn: &mut Conn, request: &Request) -> Result<(), RequestError>
     }
     let file = StagedFile::create(
         dir,
-        config.direct_writes(worker.pool.users()),
+        config.direct_writes(worker.other_activity()),
         config.durable,
     )
     .map_err(RequestError::from_io)?;
