@@ -61,12 +61,7 @@ fn staged_file_flags(server: &Server) -> Vec<u32> {
             continue;
         }
         let fd = entry.file_name().to_string_lossy().into_owned();
-        let info =
-            fs::read_to_string(format!("/proc/{}/fdinfo/{fd}", server.pid())).unwrap_or_default();
-        if let Some(line) = info.lines().find(|l| l.starts_with("flags:")) {
-            let octal = line["flags:".len()..].trim();
-            flags.push(u32::from_str_radix(octal, 8).expect("octal flags"));
-        }
+        flags.extend(fd_flags(server.pid(), &fd));
     }
     flags
 }

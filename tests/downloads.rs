@@ -450,6 +450,19 @@ fn read_to_close(stream: &mut TcpStream, timeout: Duration) -> Option<Vec<u8>> {
 }
 
 /// The server's sockets: (descriptor, file status flags from fdinfo).
+/// Waits until the server is in the middle of a sendfile body waiting for
+/// the client to read: a connection socket (not one of `listeners`) is
+/// non-blocking only then.
+fn wait_until_send_blocks(server: &Server, listeners: &[(String, u32)]) {
+    assert!(
+        wait_until(DEADLINE, || socket_flags(server).iter().any(|s| !listeners
+            .contains(s)
+            && s.1 & libc::O_NONBLOCK as u32 != 0)),
+        "the server never waited for the client to read: {:?}",
+        socket_flags(server)
+    );
+}
+
 fn socket_flags(server: &Server) -> Vec<(String, u32)> {
     let pid = server.pid();
     let mut out = Vec::new();
@@ -460,14 +473,9 @@ fn socket_flags(server: &Server) -> Vec<(String, u32)> {
             continue;
         }
         let fd = entry.file_name().to_string_lossy().into_owned();
-        let Ok(info) = fs::read_to_string(format!("/proc/{pid}/fdinfo/{fd}")) else {
+        let Some(flags) = fd_flags(pid, &fd) else {
             continue;
         };
-        let flags = info
-            .lines()
-            .find_map(|l| l.strip_prefix("flags:"))
-            .and_then(|v| u32::from_str_radix(v.trim(), 8).ok())
-            .expect("flags in fdinfo");
         out.push((fd, flags));
     }
     out
@@ -552,7 +560,6 @@ fn range_in_the_middle_of_a_large_file_is_byte_exact() {
         socket_flags(&server)
     );
 
-    thread::sleep(Duration::from_millis(200));
     let second = format!(
         "GET /big.bin HTTP/1.1\r\nHost: {}\r\nRange: bytes=-5000\r\nConnection: close\r\n\r\n",
         server.host()
@@ -583,13 +590,14 @@ fn client_that_stops_reading_is_cut_off_and_others_are_served() {
     drop(f);
     // One worker: the stalled download and the others share it.
     let server = Server::start(&root.path, &["--workers", "1", "--body-idle-timeout", "2"]);
+    let listeners = socket_flags(&server);
     let started = Instant::now();
     let (mut stalled, body) = stalled_get(&server, "/big.bin", MIB as usize);
     assert!(body.iter().all(|&b| b == 0));
 
     // While it waits for the socket, the worker serves others and does
-    // not spin.
-    thread::sleep(Duration::from_millis(300));
+    // not spin (CPU measured over a 700 ms window).
+    wait_until_send_blocks(&server, &listeners);
     let before = cpu_ticks(server.pid());
     assert_whole(&get(&server, "/data.bin", ""), &data);
     thread::sleep(Duration::from_millis(700));
@@ -647,9 +655,10 @@ fn file_truncated_while_sent_ends_the_connection() {
     let path = root.join("big.bin");
     let want = file_bytes(&path, 0, CUT as usize);
     let server = Server::start(&root.path, &["--workers", "1"]);
+    let listeners = socket_flags(&server);
     let (mut stalled, mut body) = stalled_get(&server, "/big.bin", MIB as usize);
     // The server is stuck on full socket buffers, well before CUT.
-    thread::sleep(Duration::from_millis(300));
+    wait_until_send_blocks(&server, &listeners);
     fs::OpenOptions::new()
         .write(true)
         .open(&path)
@@ -675,8 +684,9 @@ fn shutdown_interrupts_a_stalled_download() {
         &root.path,
         &["--shutdown-timeout", "1", "--body-idle-timeout", "120"],
     );
+    let listeners = socket_flags(&server);
     let (_stalled, _) = stalled_get(&server, "/big.bin", MIB as usize);
-    thread::sleep(Duration::from_millis(200));
+    wait_until_send_blocks(&server, &listeners);
     let signalled = Instant::now();
     server.signal(libc::SIGTERM);
     let status = server

@@ -423,6 +423,14 @@ pub fn open_fd_targets(pid: u32) -> Vec<String> {
     out
 }
 
+/// The status flags (`O_*`, from the octal `flags:` line of
+/// /proc/PID/fdinfo/FD) of one of a process's descriptors.
+pub fn fd_flags(pid: u32, fd: &str) -> Option<u32> {
+    let info = fs::read_to_string(format!("/proc/{pid}/fdinfo/{fd}")).ok()?;
+    let octal = info.lines().find_map(|l| l.strip_prefix("flags:"))?;
+    u32::from_str_radix(octal.trim(), 8).ok()
+}
+
 /// Open descriptors of unlinked files inside `root`: the server's in-flight
 /// O_TMPFILE uploads (shown by the kernel as `ROOT/dir/#123 (deleted)`).
 pub fn tmpfile_fds(pid: u32, root: &Path) -> Vec<String> {
