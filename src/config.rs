@@ -82,14 +82,17 @@ pub const MIN_BUFFERS_PER_WORKER: usize = 2;
 /// second per GiB) but run at memory speed until the disk catches up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum DirectIo {
+    /// Every upload (the default): no copy into the page cache, so a third
+    /// of the CPU per GiB of a page-cache write, and uploads do not evict
+    /// the cache that downloads are served from.
+    Always,
     /// Durable uploads only, and only when the upload is alone on its
     /// worker (no other connection open, no other upload being received):
-    /// they wait for the disk anyway, but several interleaved direct
-    /// streams make the disk seek where page-cache writeback writes each
-    /// file in long runs (the default).
+    /// for disks slower than the network, where `--no-sync` uploads finish
+    /// sooner into the page cache and several interleaved direct streams
+    /// make the disk seek where page-cache writeback writes each file in
+    /// long runs.
     Durable,
-    /// Every upload: also keeps uploads from evicting the page cache.
-    Always,
     /// Never: every upload goes through the page cache.
     Never,
 }
@@ -117,7 +120,7 @@ impl Config {
             read_only: false,
             allow_delete: false,
             durable: true,
-            direct_io: DirectIo::Durable,
+            direct_io: DirectIo::Always,
             sendfile: true,
             head_timeout: Duration::from_secs(30),
             body_idle_timeout: Duration::from_secs(60),

@@ -50,9 +50,9 @@ struct Cli {
     #[arg(long)]
     no_sync: bool,
 
-    /// When uploads bypass the page cache with O_DIRECT: `durable` (only when
-    /// durability is on: they wait for the disk anyway), `always`, `never`
-    #[arg(long, value_enum, default_value = "durable")]
+    /// When uploads bypass the page cache with O_DIRECT: `always` (the
+    /// default), `durable` (only durable uploads alone on their worker), `never`
+    #[arg(long, value_enum, default_value = "always")]
     direct_io: DirectIo,
     /// Send downloads through the registered buffers (io_uring reads and
     /// writes) instead of sendfile(2)

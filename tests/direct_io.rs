@@ -22,8 +22,8 @@ const O_DIRECT_FLAG: u32 = libc::O_DIRECT as u32;
 /// uploads should then write with O_DIRECT.
 const MODES: &[(&[&str], bool)] = &[
     (&[], true),
-    (&["--no-sync"], false),
-    (&["--no-sync", "--direct-io", "always"], true),
+    (&["--no-sync"], true),
+    (&["--no-sync", "--direct-io", "durable"], false),
     (&["--direct-io", "never"], false),
 ];
 
@@ -111,10 +111,11 @@ fn stalled_put(server: &Server, path: &str, data: &[u8], sent: usize) -> Conn {
 }
 
 #[test]
-fn a_second_concurrent_durable_upload_on_a_worker_goes_through_the_page_cache() {
-    // One worker, so both uploads share it. In the default mode only an
-    // upload alone on its worker writes direct; `always` makes both direct.
-    for (mode_flags, second_direct) in [(&[][..], false), (&["--direct-io", "always"][..], true)] {
+fn with_direct_io_durable_a_second_concurrent_upload_goes_through_the_page_cache() {
+    // One worker, so both uploads share it. With `durable` only an upload
+    // alone on its worker writes direct; the default (`always`) makes both
+    // direct.
+    for (mode_flags, second_direct) in [(&["--direct-io", "durable"][..], false), (&[][..], true)] {
         let root = TempDir::new("root");
         let mut args = vec!["--workers", "1"];
         args.extend_from_slice(mode_flags);

@@ -104,12 +104,11 @@ pub async fn put(conn: &mut Conn, request: &Request) -> Result<(), RequestError>
         Ok(_) if no_replace => return Err(RequestError::PreconditionFailed),
         _ => {}
     }
-    let file = StagedFile::create(
-        dir,
-        config.direct_writes(worker.other_activity()),
-        config.durable,
-    )
-    .map_err(RequestError::from_io)?;
+    let small_body = small_body_len(request.info.framing, config.durable);
+    // A small body is written from the connection buffer, which is not
+    // block-aligned: no direct writes (and so no preallocation) for it.
+    let direct = small_body.is_none() && config.direct_writes(worker.other_activity());
+    let file = StagedFile::create(dir, direct, config.durable).map_err(RequestError::from_io)?;
     if let BodyFraming::Length(n) = request.info.framing {
         // A full disk answers 507 now, before the client sends the body.
         file.reserve(n).map_err(RequestError::from_io)?;
@@ -124,7 +123,7 @@ pub async fn put(conn: &mut Conn, request: &Request) -> Result<(), RequestError>
         max_file_size_bytes: max,
         size_bytes: 0,
     };
-    match small_body_len(request.info.framing, config.durable) {
+    match small_body {
         Some(len) => {
             store_small_body(conn, len, &sink.file).await?;
             sink.size_bytes = len as u64;
