@@ -219,3 +219,32 @@ fn small_body_on_full_disk_is_507_and_leaves_nothing() {
         assert_eq!(fs::read(mnt.path.join(name)).unwrap(), data, "{name}");
     }
 }
+
+#[test]
+fn small_put_onto_a_directory_is_409_and_if_none_match_is_412() {
+    // The small path leaves the existence check to the commit unless the
+    // client waits for 100 Continue or sends If-None-Match: the answers
+    // must be the same as on the pump's path, and nothing may be left.
+    for flags in [&["--no-sync"][..], &[][..]] {
+        let root = TempDir::new("small-conflicts");
+        fs::create_dir(root.join("sub")).unwrap();
+        fs::write(root.join("sub/keep.txt"), b"keep").unwrap();
+        fs::write(root.join("taken.bin"), b"old").unwrap();
+        let server = Server::start(&root.path, flags);
+        let data = random_bytes(4096, 400);
+        for extra in ["", "Expect: 100-continue\r\n"] {
+            let r = put(&server, "/sub", extra, &data);
+            assert_eq!(r.status, 409, "{flags:?} {extra:?}: {}", r.body_str());
+            assert!(r.body_str().contains("directory"), "{}", r.body_str());
+        }
+        let r = put(&server, "/taken.bin", "If-None-Match: *\r\n", &data);
+        assert_eq!(r.status, 412, "{flags:?}: {}", r.body_str());
+        assert_eq!(fs::read(root.join("taken.bin")).unwrap(), b"old");
+        assert_eq!(fs::read(root.join("sub/keep.txt")).unwrap(), b"keep");
+        assert!(root.join("sub").is_dir());
+        let r = put(&server, "/taken.bin", "", &data);
+        assert_eq!(r.status, 200, "{flags:?}: {}", r.body_str());
+        assert_eq!(fs::read(root.join("taken.bin")).unwrap(), data);
+        assert_no_temp_files(&root.path, &["sub/", "sub/keep.txt", "taken.bin"]);
+    }
+}

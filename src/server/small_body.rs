@@ -13,12 +13,14 @@
 //! Such an upload never waits for, or is refused for want of, a registered
 //! buffer.
 //!
-//! The file write stays an io_uring operation on purpose. For a buffered
-//! file the kernel hands it to an io-wq thread, which costs a wake-up; a
-//! plain `pwrite` on the worker thread would be cheaper (measured: 15–30
-//! µs of CPU per 4 KiB upload), but under writeback pressure the kernel
-//! throttles the writing thread (`balance_dirty_pages`) for up to hundreds
-//! of milliseconds, and that would stall every connection of the worker
+//! The file write is a plain `pwrite` on the worker thread while the
+//! system's dirty pages are far below the point where the kernel throttles
+//! writers ([`DirtyPageGauge`](crate::storage::dirty_pages::DirtyPageGauge)):
+//! through io_uring the kernel hands a buffered write to an io-wq thread,
+//! a wake-up and two context switches per upload. Under writeback pressure
+//! the kernel may pause the writing thread (`balance_dirty_pages`) for up
+//! to hundreds of milliseconds, which would stall every connection of the
+//! worker, so then the write goes through io_uring as before
 //! (BENCHMARKS.md, "Small uploads").
 //!
 //! The bound keeps memory where it was: a connection buffer already grows
@@ -63,7 +65,11 @@ pub async fn store_small_body(
     let filled = fill_rbuf(conn, len).await;
     conn.body_bytes_in = conn.rbuf.len().min(len) as u64;
     filled?;
-    if len > 0 {
+    if len > 0 && conn.worker.dirty_pages.inline_write_is_safe() {
+        file.writer()
+            .write_all_at_inline(&conn.rbuf[..len], 0)
+            .map_err(RequestError::from_io)?;
+    } else if len > 0 {
         let buf = std::mem::take(&mut conn.rbuf);
         let (res, slice) = file
             .writer()

@@ -17,6 +17,7 @@ use super::error::RequestError;
 use super::lifecycle::Lifecycle;
 use crate::config::Config;
 use crate::http::{error_json, ResponseHead};
+use crate::storage::dirty_pages::DirtyPageGauge;
 use crate::storage::{sys, BufferPool, Root};
 
 /// How long aborted connections get to clean up after the shutdown
@@ -41,6 +42,9 @@ pub struct Worker {
     global_connections: Arc<AtomicUsize>,
     /// ROOT opened as a target directory, once, for uploads into ROOT itself.
     root_dir: OnceCell<Rc<OwnedFd>>,
+    /// Whether small buffered file writes may run inline (see
+    /// [`DirtyPageGauge`]).
+    pub dirty_pages: DirtyPageGauge,
 }
 
 impl Worker {
@@ -105,6 +109,7 @@ pub fn run(setup: WorkerSetup, runtime: tokio_uring::Runtime) {
             connection_closed: Notify::new(),
             global_connections: setup.global_connections,
             root_dir: OnceCell::new(),
+            dirty_pages: DirtyPageGauge::new(),
         });
         let listener = TcpListener::from_std(setup.listener);
         let _ = setup.ready.send(Ok(()));

@@ -5,6 +5,7 @@
 //! Nothing here makes a protocol decision; `server` asks, `storage` does.
 
 pub mod aligned;
+pub mod dirty_pages;
 pub mod pool;
 pub mod root;
 pub mod staged;

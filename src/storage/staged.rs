@@ -211,8 +211,7 @@ impl FileWriter {
                         len,
                         "direct write not possible; page cache from here"
                     );
-                    let _ = sys::set_direct_io(self.raw_fd, false);
-                    self.direct.set(false);
+                    self.leave_direct_mode();
                     buf
                 }
             }
@@ -330,18 +329,34 @@ impl FileWriter {
         offset: u64,
     ) -> (io::Result<()>, Slice<B>) {
         let len = buf.end() - buf.begin();
-        if self.direct.get() {
-            // An ordinary buffer is not block-aligned: page cache for this
-            // file (it is small; see `server::small_body`).
-            let _ = sys::set_direct_io(self.raw_fd, false);
-            self.direct.set(false);
-        }
+        self.leave_direct_mode();
         let (res, buf) = self.file.write_all_at(buf, offset).await;
         if res.is_ok() {
             self.note_written(offset, len);
             self.maybe_start_writeback();
         }
         (res, buf)
+    }
+
+    /// Writes all of `data` at `offset` with `pwrite` on the calling thread:
+    /// only for a small write that the kernel will not throttle (see
+    /// `storage::dirty_pages`), where handing it to io_uring would cost an
+    /// io-wq thread's wake-up.
+    pub fn write_all_at_inline(&self, data: &[u8], offset: u64) -> io::Result<()> {
+        self.leave_direct_mode();
+        sys::pwrite_all(self.raw_fd, data, offset)?;
+        self.note_written(offset, data.len());
+        self.maybe_start_writeback();
+        Ok(())
+    }
+
+    /// Page-cache writes from here on: an ordinary buffer is not
+    /// block-aligned (see the module docs).
+    fn leave_direct_mode(&self) {
+        if self.direct.get() {
+            let _ = sys::set_direct_io(self.raw_fd, false);
+            self.direct.set(false);
+        }
     }
 
     fn maybe_start_writeback(&self) {

@@ -483,3 +483,30 @@ pub fn sendfile(socket: RawFd, file: RawFd, offset: u64, count: usize) -> io::Re
     let ret = unsafe { libc::sendfile64(socket, file, &mut off, count) };
     usize::try_from(ret).map_err(|_| io::Error::last_os_error())
 }
+
+/// `pwrite(fd, data, offset)` until all of `data` is written (short writes
+/// continue; `EINTR` retries). Blocks the calling thread: only for small
+/// writes that the kernel will not throttle (see `storage::dirty_pages`).
+pub fn pwrite_all(fd: RawFd, mut data: &[u8], mut offset: u64) -> io::Result<()> {
+    while !data.is_empty() {
+        let off = libc::off64_t::try_from(offset)
+            .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+        // SAFETY: `data` is a live, initialised slice for the whole call and
+        // the kernel only reads `data.len()` bytes from it.
+        let ret = unsafe { libc::pwrite64(fd, data.as_ptr().cast(), data.len(), off) };
+        match usize::try_from(ret) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => {
+                data = &data[n..];
+                offset += n as u64;
+            }
+            Err(_) => {
+                let err = io::Error::last_os_error();
+                if err.kind() != io::ErrorKind::Interrupted {
+                    return Err(err);
+                }
+            }
+        }
+    }
+    Ok(())
+}
