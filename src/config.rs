@@ -82,16 +82,21 @@ pub const MIN_BUFFERS_PER_WORKER: usize = 2;
 /// second per GiB) but run at memory speed until the disk catches up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum DirectIo {
-    /// Every upload (the default): no copy into the page cache, so a third
-    /// of the CPU per GiB of a page-cache write, and uploads do not evict
+    /// Durable uploads always; a `--no-sync` upload only when it would not
+    /// fit in the page cache's dirty-page headroom (the default). Direct
+    /// writes cost a third of the CPU of page-cache writes and never wait
+    /// for the kernel's dirty-page throttling, but go at the disk's speed;
+    /// a `--no-sync` upload that fits below the point where background
+    /// writeback starts goes at memory speed through the page cache.
+    Auto,
+    /// Every upload: no copy into the page cache, and uploads do not evict
     /// the cache that downloads are served from.
     Always,
     /// Durable uploads only, and only when the upload is alone on its
     /// worker (no other connection open, no other upload being received):
-    /// for disks slower than the network, where `--no-sync` uploads finish
-    /// sooner into the page cache and several interleaved direct streams
-    /// make the disk seek where page-cache writeback writes each file in
-    /// long runs.
+    /// for disks slower than the network, where several interleaved direct
+    /// streams make the disk seek while page-cache writeback writes each
+    /// file in long runs.
     Durable,
     /// Never: every upload goes through the page cache.
     Never,
@@ -100,11 +105,13 @@ pub enum DirectIo {
 impl Config {
     /// Whether a new upload should be written with `O_DIRECT` (where the
     /// filesystem supports it), given how busy the worker is otherwise
-    /// (other uploads and connections).
-    pub fn direct_writes(&self, other_activity: usize) -> bool {
+    /// (other uploads and connections) and, for [`DirectIo::Auto`], whether
+    /// the upload fits in the page cache's dirty-page headroom.
+    pub fn direct_writes(&self, other_activity: usize, fits_in_page_cache: bool) -> bool {
         match self.direct_io {
-            DirectIo::Durable => self.durable && other_activity == 0,
+            DirectIo::Auto => self.durable || !fits_in_page_cache,
             DirectIo::Always => true,
+            DirectIo::Durable => self.durable && other_activity == 0,
             DirectIo::Never => false,
         }
     }
@@ -120,7 +127,7 @@ impl Config {
             read_only: false,
             allow_delete: false,
             durable: true,
-            direct_io: DirectIo::Always,
+            direct_io: DirectIo::Auto,
             sendfile: true,
             head_timeout: Duration::from_secs(30),
             body_idle_timeout: Duration::from_secs(60),

@@ -50,9 +50,11 @@ struct Cli {
     #[arg(long)]
     no_sync: bool,
 
-    /// When uploads bypass the page cache with O_DIRECT: `always` (the
-    /// default), `durable` (only durable uploads alone on their worker), `never`
-    #[arg(long, value_enum, default_value = "always")]
+    /// When uploads bypass the page cache with O_DIRECT: `auto` (the
+    /// default: durable uploads, and --no-sync uploads too large for the
+    /// dirty-page headroom), `always`, `durable` (only durable uploads alone
+    /// on their worker), `never`
+    #[arg(long, value_enum, default_value = "auto")]
     direct_io: DirectIo,
     /// Send downloads through the registered buffers (io_uring reads and
     /// writes) instead of sendfile(2)

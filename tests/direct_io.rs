@@ -22,7 +22,10 @@ const O_DIRECT_FLAG: u32 = libc::O_DIRECT as u32;
 /// uploads should then write with O_DIRECT.
 const MODES: &[(&[&str], bool)] = &[
     (&[], true),
-    (&["--no-sync"], true),
+    // `auto`: a --no-sync upload that fits in the dirty-page headroom goes
+    // through the page cache (the test waits for the headroom first).
+    (&["--no-sync"], false),
+    (&["--no-sync", "--direct-io", "always"], true),
     (&["--no-sync", "--direct-io", "durable"], false),
     (&["--direct-io", "never"], false),
 ];
@@ -66,9 +69,38 @@ fn staged_file_flags(server: &Server) -> Vec<u32> {
     flags
 }
 
+/// (dirty + writeback pages, background threshold pages) from /proc/vmstat.
+fn dirty_pages() -> (u64, u64) {
+    let text = fs::read_to_string("/proc/vmstat").expect("/proc/vmstat");
+    let field = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse::<u64>().ok())
+            .unwrap_or_else(|| panic!("{name} in /proc/vmstat"))
+    };
+    (
+        field("nr_dirty") + field("nr_writeback"),
+        field("nr_dirty_background_threshold"),
+    )
+}
+
+/// Waits until the system's dirty pages are well below the background
+/// threshold, so that `--direct-io auto` has headroom for a small upload
+/// (other tests running at the same time may have filled the page cache).
+fn wait_for_dirty_page_headroom() {
+    assert!(
+        wait_until(Duration::from_secs(60), || {
+            let (dirty, threshold) = dirty_pages();
+            dirty < threshold / 4
+        }),
+        "dirty pages stayed near the background threshold: {:?}",
+        dirty_pages()
+    );
+}
+
 #[test]
 fn uploads_write_with_o_direct_exactly_in_the_modes_that_ask_for_it() {
     for &(mode_flags, want_direct) in MODES {
+        wait_for_dirty_page_headroom();
         let root = TempDir::new("root");
         let server = start(&root, mode_flags);
         // Half a body, then a pause: the staged file is open meanwhile.
@@ -326,4 +358,76 @@ fn declared_length_beyond_free_space_is_507_before_100_continue() {
     let r = put(&server, "/fits.bin", "", &data);
     assert_eq!(r.status, 201, "{}", r.body_str());
     assert_eq!(sha256_file(&mnt.path.join("fits.bin")), sha256_hex(&data));
+}
+
+#[test]
+fn auto_mode_writes_direct_what_does_not_fit_in_the_page_cache_headroom() {
+    // Durable, a chunked body (length unknown), and a declared length
+    // beyond the background threshold all write direct with the default
+    // `--direct-io auto`, with or without --no-sync.
+    let (_, threshold_pages) = dirty_pages();
+    let too_big = (threshold_pages + 1) * 4096 * 2;
+    let root = TempDir::new("auto");
+    let nosync = start(&root, &["--no-sync", "--workers", "1"]);
+    let durable = start(&root, &["--workers", "1"]);
+    let heads = [
+        (
+            &nosync,
+            "Transfer-Encoding: chunked\r\n".to_string(),
+            "chunked",
+        ),
+        (&nosync, format!("Content-Length: {too_big}\r\n"), "too big"),
+        (
+            &durable,
+            "Content-Length: 300000\r\n".to_string(),
+            "durable",
+        ),
+    ];
+    for (server, framing, what) in heads {
+        let mut c = Conn::connect(server.addr);
+        c.send(
+            format!(
+                "PUT /auto.bin HTTP/1.1\r\nHost: {}\r\n{framing}\r\n",
+                server.host()
+            )
+            .as_bytes(),
+        );
+        let first = random_bytes(100_000, 9);
+        if framing.starts_with("Transfer") {
+            c.send(format!("{:x}\r\n", first.len()).as_bytes());
+        }
+        c.send(&first);
+        let mut flags = Vec::new();
+        let mut answered = false;
+        c.stream.set_nonblocking(true).unwrap();
+        assert!(
+            wait_until(Duration::from_secs(10), || {
+                flags = staged_file_flags(server);
+                // Only a direct file is preallocated: a disk without room
+                // for `too_big` answers 507 early, which shows it too.
+                answered = c.stream.peek(&mut [0u8; 1]).is_ok_and(|n| n > 0);
+                !flags.is_empty() || answered
+            }),
+            "{what}: no staged upload file seen"
+        );
+        c.stream.set_nonblocking(false).unwrap();
+        if flags.is_empty() {
+            let r = c.read_response();
+            assert_eq!(r.status, 507, "{what}: {}", r.body_str());
+            continue;
+        }
+        assert!(
+            flags[0] & O_DIRECT_FLAG != 0,
+            "{what}: flags {:o}",
+            flags[0]
+        );
+        // Leave mid-body: the staged file goes, nothing is stored.
+        drop(c);
+        assert!(
+            wait_until(Duration::from_secs(10), || staged_file_flags(server)
+                .is_empty()),
+            "{what}: staged file still open after the client left"
+        );
+    }
+    assert_no_temp_files(&root.path, &[]);
 }

@@ -15,7 +15,7 @@ use tokio_uring::net::TcpListener;
 use super::conn::Conn;
 use super::error::RequestError;
 use super::lifecycle::Lifecycle;
-use crate::config::Config;
+use crate::config::{Config, DirectIo};
 use crate::http::{error_json, ResponseHead};
 use crate::storage::dirty_pages::DirtyPageGauge;
 use crate::storage::{sys, BufferPool, Root};
@@ -23,6 +23,9 @@ use crate::storage::{sys, BufferPool, Root};
 /// How long aborted connections get to clean up after the shutdown
 /// deadline before the worker stops waiting for them.
 const ABORT_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The unit of `/proc/vmstat`'s page counters.
+const PAGE_BYTES: u64 = 4096;
 
 /// What a worker's connections share.
 pub struct Worker {
@@ -42,9 +45,34 @@ pub struct Worker {
     global_connections: Arc<AtomicUsize>,
     /// ROOT opened as a target directory, once, for uploads into ROOT itself.
     root_dir: OnceCell<Rc<OwnedFd>>,
-    /// Whether small buffered file writes may run inline (see
-    /// [`DirtyPageGauge`]).
+    /// Whether small buffered file writes may run inline, and whether an
+    /// upload fits in the dirty-page headroom (see [`DirtyPageGauge`]).
     pub dirty_pages: DirtyPageGauge,
+    /// Declared bytes of the uploads on this worker that are being written
+    /// through the page cache because they fit in the headroom.
+    page_cache_claims_bytes: Cell<u64>,
+}
+
+/// How a new upload writes its file, and its claim on the dirty-page
+/// headroom while it goes through the page cache.
+pub struct UploadWrites {
+    /// Write with `O_DIRECT`.
+    pub direct: bool,
+    _headroom: Option<HeadroomClaim>,
+}
+
+/// Declared bytes of a page-cache upload, counted against the headroom
+/// until the upload ends (however it ends).
+struct HeadroomClaim {
+    worker: Rc<Worker>,
+    bytes: u64,
+}
+
+impl Drop for HeadroomClaim {
+    fn drop(&mut self) {
+        let claims = &self.worker.page_cache_claims_bytes;
+        claims.set(claims.get().saturating_sub(self.bytes));
+    }
 }
 
 impl Worker {
@@ -53,6 +81,45 @@ impl Worker {
     /// not be the only stream writing to the disk.
     pub fn other_activity(&self) -> usize {
         self.pool.users() + self.open_connections.get().saturating_sub(1)
+    }
+
+    /// Decides whether a new upload of `declared_len` bytes (`None`: not
+    /// known, e.g. chunked) writes with `O_DIRECT`
+    /// ([`Config::direct_writes`]). With `--direct-io auto`, a `--no-sync`
+    /// upload goes through the page cache when its declared length, with
+    /// the page-cache uploads already claimed on this worker (counted once
+    /// per worker, as the other workers' claims are not known here), keeps
+    /// the system's dirty pages below the background writeback threshold:
+    /// it then goes at memory speed and never meets throttling. Anything
+    /// larger, or of unknown length, is written direct.
+    pub fn plan_upload_writes(self: &Rc<Self>, declared_len: Option<u64>) -> UploadWrites {
+        let config = &self.config;
+        let claim = match (config.direct_io, config.durable, declared_len) {
+            (DirectIo::Auto, false, Some(len)) => {
+                let claimed = self.page_cache_claims_bytes.get().saturating_add(len);
+                let pages = claimed
+                    .saturating_mul(config.workers as u64)
+                    .div_ceil(PAGE_BYTES);
+                self.dirty_pages
+                    .reading()
+                    .is_some_and(|counts| counts.room_below_background_threshold(pages))
+                    .then_some(len)
+            }
+            _ => None,
+        };
+        let direct = config.direct_writes(self.other_activity(), claim.is_some());
+        let headroom = claim.filter(|_| !direct).map(|bytes| {
+            let claims = &self.page_cache_claims_bytes;
+            claims.set(claims.get().saturating_add(bytes));
+            HeadroomClaim {
+                worker: self.clone(),
+                bytes,
+            }
+        });
+        UploadWrites {
+            direct,
+            _headroom: headroom,
+        }
     }
 
     /// Opens the directory `rel` beneath ROOT (see [`Root::open_dir`]) as a
@@ -110,6 +177,7 @@ pub fn run(setup: WorkerSetup, runtime: tokio_uring::Runtime) {
             global_connections: setup.global_connections,
             root_dir: OnceCell::new(),
             dirty_pages: DirtyPageGauge::new(),
+            page_cache_claims_bytes: Cell::new(0),
         });
         let listener = TcpListener::from_std(setup.listener);
         let _ = setup.ready.send(Ok(()));

@@ -14,6 +14,11 @@
 //! most every [`SAMPLE_INTERVAL`] and answers with a margin: the dirty and
 //! under-writeback pages must be below half the background threshold.
 //! Anything it cannot read or parse answers "might throttle", the safe side.
+//!
+//! The same reading tells `--direct-io auto` whether a `--no-sync` upload
+//! of a declared length fits below the background threshold (then it goes
+//! through the page cache at memory speed; otherwise direct, at the disk's
+//! speed and a third of the CPU).
 
 use std::cell::Cell;
 use std::time::{Duration, Instant};
@@ -63,6 +68,15 @@ impl DirtyCounts {
     pub fn far_below_throttling(&self) -> bool {
         self.dirty.saturating_add(self.writeback) < self.background_threshold / 2
     }
+
+    /// Whether `more_pages` further dirty pages would still stay below the
+    /// background threshold (no writeback started, let alone throttling).
+    pub fn room_below_background_threshold(&self, more_pages: u64) -> bool {
+        self.dirty
+            .saturating_add(self.writeback)
+            .saturating_add(more_pages)
+            < self.background_threshold
+    }
 }
 
 fn parse_decimal(digits: &[u8]) -> Option<u64> {
@@ -79,7 +93,7 @@ fn parse_decimal(digits: &[u8]) -> Option<u64> {
 #[derive(Debug)]
 pub struct DirtyPageGauge {
     /// When the last reading was taken, and what it said.
-    last: Cell<Option<(Instant, bool)>>,
+    last: Cell<Option<(Instant, Option<DirtyCounts>)>>,
 }
 
 impl Default for DirtyPageGauge {
@@ -96,22 +110,27 @@ impl DirtyPageGauge {
         }
     }
 
-    /// Whether a small buffered write may run inline on the worker thread
-    /// (see the module docs). Reads `/proc/vmstat` when the last reading is
-    /// older than [`SAMPLE_INTERVAL`].
-    pub fn inline_write_is_safe(&self) -> bool {
+    /// The counters, read from `/proc/vmstat` when the last reading is
+    /// older than [`SAMPLE_INTERVAL`]; `None` when they cannot be read.
+    pub fn reading(&self) -> Option<DirtyCounts> {
         let now = Instant::now();
-        if let Some((at, safe)) = self.last.get() {
+        if let Some((at, counts)) = self.last.get() {
             if now.duration_since(at) < SAMPLE_INTERVAL {
-                return safe;
+                return counts;
             }
         }
-        let safe = std::fs::read("/proc/vmstat")
+        let counts = std::fs::read("/proc/vmstat")
             .ok()
-            .and_then(|text| DirtyCounts::parse(&text))
-            .is_some_and(|counts| counts.far_below_throttling());
-        self.last.set(Some((now, safe)));
-        safe
+            .and_then(|text| DirtyCounts::parse(&text));
+        self.last.set(Some((now, counts)));
+        counts
+    }
+
+    /// Whether a small buffered write may run inline on the worker thread
+    /// (see the module docs).
+    pub fn inline_write_is_safe(&self) -> bool {
+        self.reading()
+            .is_some_and(|counts| counts.far_below_throttling())
     }
 }
 
@@ -170,6 +189,10 @@ nr_writeback_temp 0\nnr_dirty_threshold 1180000\nnr_dirty_background_threshold 5
             ..counts(0, 0)
         };
         assert!(!no_threshold.far_below_throttling());
+        assert!(counts(400, 100).room_below_background_threshold(499));
+        assert!(!counts(400, 100).room_below_background_threshold(500));
+        assert!(!counts(0, 0).room_below_background_threshold(u64::MAX));
+        assert!(!no_threshold.room_below_background_threshold(0));
     }
 
     #[test]

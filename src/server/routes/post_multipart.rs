@@ -218,13 +218,18 @@ pub async fn post(conn: &mut Conn, request: &Request) -> Result<(), RequestError
     if request.info.expect_continue && request.version == Version::Http11 {
         conn.send_continue().await.map_err(RequestError::Io)?;
     }
+    let declared_len = match request.info.framing {
+        BodyFraming::Length(n) => Some(n),
+        _ => None,
+    };
+    let writes = worker.plan_upload_writes(declared_len);
     let mut sink = MultipartSink {
         parser,
         dir: dir.clone(),
         files: Vec::new(),
         current: CurrentPart::NotAFile,
         max_file_size_bytes: config.max_file_size_bytes,
-        direct_writes: config.direct_writes(worker.other_activity()),
+        direct_writes: writes.direct,
         eager_writeback: config.durable,
         pending_data_bytes: 0,
     };

@@ -114,7 +114,12 @@ pub async fn put(conn: &mut Conn, request: &Request) -> Result<(), RequestError>
     }
     // A small body is written from the connection buffer, which is not
     // block-aligned: no direct writes (and so no preallocation) for it.
-    let direct = small_body.is_none() && config.direct_writes(worker.other_activity());
+    let declared_len = match request.info.framing {
+        BodyFraming::Length(n) => Some(n),
+        _ => None,
+    };
+    let writes = worker.plan_upload_writes(declared_len);
+    let direct = small_body.is_none() && writes.direct;
     let file = StagedFile::create(dir, direct, config.durable).map_err(RequestError::from_io)?;
     if let BodyFraming::Length(n) = request.info.framing {
         // A full disk answers 507 now, before the client sends the body.
