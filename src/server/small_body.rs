@@ -65,11 +65,7 @@ pub async fn store_small_body(
     let filled = fill_rbuf(conn, len).await;
     conn.body_bytes_in = conn.rbuf.len().min(len) as u64;
     filled?;
-    if len > 0 && conn.worker.dirty_pages.inline_write_is_safe() {
-        file.writer()
-            .write_all_at_inline(&conn.rbuf[..len], 0)
-            .map_err(RequestError::from_io)?;
-    } else if len > 0 {
+    if len > 0 {
         let buf = std::mem::take(&mut conn.rbuf);
         let (res, slice) = file
             .writer()

@@ -18,6 +18,7 @@ use super::lifecycle::Lifecycle;
 use crate::config::{Config, DirectIo};
 use crate::http::{error_json, ResponseHead};
 use crate::storage::dirty_pages::DirtyPageGauge;
+use crate::storage::staged::WriteMode;
 use crate::storage::{sys, BufferPool, Root};
 
 /// How long aborted connections get to clean up after the shutdown
@@ -47,7 +48,7 @@ pub struct Worker {
     root_dir: OnceCell<Rc<OwnedFd>>,
     /// Whether small buffered file writes may run inline, and whether an
     /// upload fits in the dirty-page headroom (see [`DirtyPageGauge`]).
-    pub dirty_pages: DirtyPageGauge,
+    pub dirty_pages: Rc<DirtyPageGauge>,
     /// Declared bytes of the uploads on this worker that are being written
     /// through the page cache because they fit in the headroom.
     page_cache_claims_bytes: Cell<u64>,
@@ -56,8 +57,8 @@ pub struct Worker {
 /// How a new upload writes its file, and its claim on the dirty-page
 /// headroom while it goes through the page cache.
 pub struct UploadWrites {
-    /// Write with `O_DIRECT`.
-    pub direct: bool,
+    /// How its files are written.
+    pub mode: WriteMode,
     _headroom: Option<HeadroomClaim>,
 }
 
@@ -117,7 +118,11 @@ impl Worker {
             }
         });
         UploadWrites {
-            direct,
+            mode: WriteMode {
+                direct,
+                eager_writeback: config.durable,
+                inline_gauge: Some(self.dirty_pages.clone()),
+            },
             _headroom: headroom,
         }
     }
@@ -176,7 +181,7 @@ pub fn run(setup: WorkerSetup, runtime: tokio_uring::Runtime) {
             connection_closed: Notify::new(),
             global_connections: setup.global_connections,
             root_dir: OnceCell::new(),
-            dirty_pages: DirtyPageGauge::new(),
+            dirty_pages: Rc::new(DirtyPageGauge::new()),
             page_cache_claims_bytes: Cell::new(0),
         });
         let listener = TcpListener::from_std(setup.listener);

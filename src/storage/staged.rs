@@ -36,6 +36,7 @@ use tokio_uring::buf::fixed::FixedBuf;
 use tokio_uring::buf::{BoundedBuf, IoBuf, Slice};
 
 use super::aligned::{round_up_to_block, BLOCK_ALIGN_BYTES};
+use super::dirty_pages::DirtyPageGauge;
 use super::sys;
 
 /// Mode bits of stored files (before the umask).
@@ -109,6 +110,25 @@ pub struct FileWriter {
     writeback_started_bytes: Cell<u64>,
     /// Start writeback as data arrives (durable mode).
     eager_writeback: bool,
+    /// Page-cache writes run inline (`pwrite`) while this says the kernel
+    /// will not throttle them.
+    inline_gauge: Option<Rc<DirtyPageGauge>>,
+}
+
+/// How a [`StagedFile`] is to be written.
+#[derive(Clone, Default)]
+pub struct WriteMode {
+    /// Ask for `O_DIRECT` writes (ignored where the filesystem refuses them).
+    pub direct: bool,
+    /// Start kernel writeback of page-cache writes while data arrives (for
+    /// uploads that will be synced).
+    pub eager_writeback: bool,
+    /// Write through the page cache with `pwrite` on the calling thread
+    /// while this gauge says the kernel cannot throttle the writer, instead
+    /// of an io_uring write that the kernel hands to an io-wq thread (a
+    /// wake-up, two context switches and a cold cache per write; see
+    /// [`crate::storage::dirty_pages`]).
+    pub inline_gauge: Option<Rc<DirtyPageGauge>>,
 }
 
 fn hidden_name(suffix: &str) -> io::Result<CString> {
@@ -117,11 +137,8 @@ fn hidden_name(suffix: &str) -> io::Result<CString> {
 }
 
 impl StagedFile {
-    /// Creates an invisible file in `dir`. `direct` asks for `O_DIRECT`
-    /// writes (ignored where the filesystem refuses them). `eager_writeback`
-    /// starts kernel writeback of page-cache writes while data arrives (used
-    /// when the upload will be synced).
-    pub fn create(dir: Rc<OwnedFd>, direct: bool, eager_writeback: bool) -> io::Result<StagedFile> {
+    /// Creates an invisible file in `dir`, to be written as `mode` says.
+    pub fn create(dir: Rc<OwnedFd>, mode: WriteMode) -> io::Result<StagedFile> {
         let (fd, hidden_name) = match sys::open_tmpfile(dir.as_raw_fd(), FILE_MODE) {
             Ok(fd) => (fd, None),
             Err(err)
@@ -139,7 +156,7 @@ impl StagedFile {
             Err(err) => return Err(err),
         };
         let raw_fd = fd.as_raw_fd();
-        let direct = direct && sys::set_direct_io(raw_fd, true).is_ok();
+        let direct = mode.direct && sys::set_direct_io(raw_fd, true).is_ok();
         let file = tokio_uring::fs::File::from_std(std::fs::File::from(fd));
         let writer = Rc::new(FileWriter {
             file,
@@ -149,7 +166,8 @@ impl StagedFile {
             preallocate: Cell::new(direct),
             direct: Cell::new(direct),
             writeback_started_bytes: Cell::new(0),
-            eager_writeback,
+            eager_writeback: mode.eager_writeback,
+            inline_gauge: mode.inline_gauge,
         });
         Ok(StagedFile {
             writer,
@@ -218,12 +236,23 @@ impl FileWriter {
         } else {
             buf
         };
-        let (res, buf) = self.file.write_fixed_all_at(buf, offset).await;
+        let (res, buf) = if self.inline_write_is_safe() {
+            let res = sys::pwrite_all(self.raw_fd, &buf[..], offset);
+            (res, buf)
+        } else {
+            self.file.write_fixed_all_at(buf, offset).await
+        };
         if res.is_ok() {
             self.note_written(offset, len);
             self.maybe_start_writeback();
         }
         (res, buf)
+    }
+
+    fn inline_write_is_safe(&self) -> bool {
+        self.inline_gauge
+            .as_ref()
+            .is_some_and(|gauge| gauge.inline_write_is_safe())
     }
 
     /// One `O_DIRECT` write of `buf`, padded up to a whole block, if its
@@ -321,8 +350,9 @@ impl FileWriter {
 
     /// Writes all of `buf`, an ordinary (unregistered) buffer, at `offset`:
     /// for a small body that is already in the connection buffer, where a
-    /// registered buffer would only add a copy. The buffer comes back in
-    /// every outcome.
+    /// registered buffer would only add a copy. Always through the page
+    /// cache (inline when safe, see [`WriteMode::inline_gauge`]). The
+    /// buffer comes back in every outcome.
     pub async fn write_all_at_unregistered<B: IoBuf>(
         &self,
         buf: Slice<B>,
@@ -330,24 +360,16 @@ impl FileWriter {
     ) -> (io::Result<()>, Slice<B>) {
         let len = buf.end() - buf.begin();
         self.leave_direct_mode();
-        let (res, buf) = self.file.write_all_at(buf, offset).await;
+        let (res, buf) = if self.inline_write_is_safe() {
+            (sys::pwrite_all(self.raw_fd, &buf[..], offset), buf)
+        } else {
+            self.file.write_all_at(buf, offset).await
+        };
         if res.is_ok() {
             self.note_written(offset, len);
             self.maybe_start_writeback();
         }
         (res, buf)
-    }
-
-    /// Writes all of `data` at `offset` with `pwrite` on the calling thread:
-    /// only for a small write that the kernel will not throttle (see
-    /// `storage::dirty_pages`), where handing it to io_uring would cost an
-    /// io-wq thread's wake-up.
-    pub fn write_all_at_inline(&self, data: &[u8], offset: u64) -> io::Result<()> {
-        self.leave_direct_mode();
-        sys::pwrite_all(self.raw_fd, data, offset)?;
-        self.note_written(offset, data.len());
-        self.maybe_start_writeback();
-        Ok(())
     }
 
     /// Page-cache writes from here on: an ordinary buffer is not

@@ -10,8 +10,8 @@ use crate::server::conn::Conn;
 use crate::server::error::RequestError;
 use crate::server::request::Request;
 use crate::storage::aligned::BLOCK_ALIGN_BYTES;
-use crate::storage::staged::FileWriter;
 use crate::storage::staged::{sync_directory, unlink_committed};
+use crate::storage::staged::{FileWriter, WriteMode};
 use crate::storage::{CommitMode, StagedFile};
 
 use super::put::stored_file_json;
@@ -51,8 +51,7 @@ struct MultipartSink {
     files: Vec<StagedPart>,
     current: CurrentPart,
     max_file_size_bytes: u64,
-    direct_writes: bool,
-    eager_writeback: bool,
+    write_mode: WriteMode,
     /// Bytes at the front of the next body that the parser already gave as
     /// data of the current file part, held back to keep its direct writes
     /// whole blocks.
@@ -99,11 +98,7 @@ impl BodySink for MultipartSink {
                 Some(Event::PartStart(head)) => {
                     self.current = CurrentPart::NotAFile;
                     if let Some(name) = head.filename {
-                        let file = StagedFile::create(
-                            self.dir.clone(),
-                            self.direct_writes,
-                            self.eager_writeback,
-                        )?;
+                        let file = StagedFile::create(self.dir.clone(), self.write_mode.clone())?;
                         let aligned =
                             !file.wants_block_aligned_writes() || pos % BLOCK_ALIGN_BYTES == 0;
                         self.files.push(StagedPart {
@@ -229,8 +224,7 @@ pub async fn post(conn: &mut Conn, request: &Request) -> Result<(), RequestError
         files: Vec::new(),
         current: CurrentPart::NotAFile,
         max_file_size_bytes: config.max_file_size_bytes,
-        direct_writes: writes.direct,
-        eager_writeback: config.durable,
+        write_mode: writes.mode.clone(),
         pending_data_bytes: 0,
     };
     let decoder = BodyDecoder::new(request.info.framing, config.chunked_limits);

@@ -119,8 +119,9 @@ pub async fn put(conn: &mut Conn, request: &Request) -> Result<(), RequestError>
         _ => None,
     };
     let writes = worker.plan_upload_writes(declared_len);
-    let direct = small_body.is_none() && writes.direct;
-    let file = StagedFile::create(dir, direct, config.durable).map_err(RequestError::from_io)?;
+    let mut mode = writes.mode.clone();
+    mode.direct &= small_body.is_none();
+    let file = StagedFile::create(dir, mode).map_err(RequestError::from_io)?;
     if let BodyFraming::Length(n) = request.info.framing {
         // A full disk answers 507 now, before the client sends the body.
         file.reserve(n).map_err(RequestError::from_io)?;
