@@ -34,6 +34,9 @@ pub struct Config {
     pub durable: bool,
     /// When uploads are written with `O_DIRECT` (see [`DirectIo`]).
     pub direct_io: DirectIo,
+    /// Page-cache file writes may run inline (`pwrite` on the worker) while
+    /// the kernel cannot throttle them; `--no-inline-writes` turns it off.
+    pub inline_writes: bool,
     /// Send file bodies with `sendfile(2)` (default); `--no-sendfile` streams
     /// them through the registered buffers instead.
     pub sendfile: bool,
@@ -128,6 +131,7 @@ impl Config {
             allow_delete: false,
             durable: true,
             direct_io: DirectIo::Auto,
+            inline_writes: true,
             sendfile: true,
             head_timeout: Duration::from_secs(30),
             body_idle_timeout: Duration::from_secs(60),

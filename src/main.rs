@@ -56,6 +56,13 @@ struct Cli {
     /// on their worker), `never`
     #[arg(long, value_enum, default_value = "auto")]
     direct_io: DirectIo,
+    /// Always hand page-cache file writes to io_uring (the kernel runs them
+    /// on its io-wq threads) instead of writing them with pwrite on the
+    /// worker while the system's dirty pages are far below the kernel's
+    /// throttling point (read from /proc/vmstat). For containers whose
+    /// memory cgroup throttles writers below the system-wide limits.
+    #[arg(long)]
+    no_inline_writes: bool,
     /// Send downloads through the registered buffers (io_uring reads and
     /// writes) instead of sendfile(2)
     #[arg(long)]
@@ -112,6 +119,7 @@ fn config_from(cli: Cli) -> anyhow::Result<Config> {
     config.allow_delete = cli.allow_delete;
     config.durable = !cli.no_sync;
     config.direct_io = cli.direct_io;
+    config.inline_writes = !cli.no_inline_writes;
     config.sendfile = !cli.no_sendfile;
     config.head_timeout = cli.head_timeout;
     config.body_idle_timeout = cli.body_idle_timeout;

@@ -28,6 +28,11 @@ const MODES: &[(&[&str], bool)] = &[
     (&["--no-sync", "--direct-io", "always"], true),
     (&["--no-sync", "--direct-io", "durable"], false),
     (&["--direct-io", "never"], false),
+    // page-cache writes handed to io_uring even when they could run inline
+    (
+        &["--no-sync", "--direct-io", "never", "--no-inline-writes"],
+        false,
+    ),
 ];
 
 /// Sizes around block and buffer boundaries (the buffer is 64 KiB).

@@ -29,8 +29,15 @@ fn put_head(server: &Server, name: &str, len: usize, extra: &str) -> String {
 
 #[test]
 fn small_bodies_whole_and_split_are_stored_intact() {
+    // inline pwrite (dirty pages permitting) and io_uring writes
+    for flags in [&["--no-sync"][..], &["--no-sync", "--no-inline-writes"][..]] {
+        small_bodies_are_stored_intact_with(flags);
+    }
+}
+
+fn small_bodies_are_stored_intact_with(flags: &[&str]) {
     let root = TempDir::new("small-split");
-    let server = Server::start(&root.path, &["--no-sync"]);
+    let server = Server::start(&root.path, flags);
     let mut names = Vec::new();
     // one keep-alive connection for everything: each body must be consumed
     // exactly, or the next head would not parse

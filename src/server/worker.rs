@@ -121,7 +121,7 @@ impl Worker {
             mode: WriteMode {
                 direct,
                 eager_writeback: config.durable,
-                inline_gauge: Some(self.dirty_pages.clone()),
+                inline_gauge: config.inline_writes.then(|| self.dirty_pages.clone()),
             },
             _headroom: headroom,
         }
