@@ -559,6 +559,27 @@ def sh(cmd):
         return "?"
 
 
+def cpu_ticks():
+    """(steal, total) clock ticks of all CPUs so far, from /proc/stat."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(x) for x in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    # user nice system idle iowait irq softirq steal [guest guest_nice]:
+    # guest time is already counted in user.
+    return (fields[7] if len(fields) > 7 else 0), sum(fields[:8])
+
+
+def steal_line(before, after):
+    """How much CPU time the hypervisor took from this VM during the run:
+    a run with much steal (or a low tcp-discard floor) was a noisy one."""
+    if before is None or after is None or after[1] <= before[1]:
+        return "- CPU time stolen by the host during the run: unknown"
+    share = 100.0 * (after[0] - before[0]) / (after[1] - before[1])
+    return f"- CPU time stolen by the host during the run: {share:.1f} %"
+
+
 def machine(bench_dir):
     cpu = "?"
     with open("/proc/cpuinfo") as f:
@@ -671,6 +692,7 @@ def main():
     shutil.rmtree(results_dir, ignore_errors=True)
     os.makedirs(results_dir)
 
+    ticks_before = cpu_ticks()
     results = []
     stream_cases = [c for c in cfg["cases"] if not is_small_requests(c["name"])]
     small_cases = [c for c in cfg["cases"] if is_small_requests(c["name"])]
@@ -697,10 +719,11 @@ def main():
                     shutil.rmtree(os.path.join(e2e, extra), ignore_errors=True)
 
     tables = report(cfg, results, downloads, reps)
+    steal = steal_line(ticks_before, cpu_ticks())
     header = [f"## End-to-end ({'quick sanity run' if a.quick else 'full run'}, "
               f"{time.strftime('%Y-%m-%d %H:%M %Z')})", "",
               f"Command: `{command}` (compare.py config: `target/e2e/config.json`, "
-              f"raw results: `target/e2e/results/`)", "", machine(bench_dir), ""]
+              f"raw results: `target/e2e/results/`)", "", machine(bench_dir), steal, ""]
     if notes:
         header += ["Skipped peers:", ""] + [f"- {n}" for n in notes] + [""]
     section = "\n".join(header) + "\n" + tables
