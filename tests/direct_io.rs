@@ -170,12 +170,21 @@ fn a_page_cache_upload_turns_direct_when_its_writes_run_below_the_floor() {
     // dirty-page headroom: the upload starts in the page cache. With a floor
     // no write reaches (1 TiB/s) it turns direct after its first window of
     // writes; with a floor of 0 it stays (dirty pages are far from the
-    // throttling point: the test waits for that). Either way the bytes are
-    // exact.
-    for (floor, want_direct) in [("1T", true), ("0", false)] {
+    // throttling point: the test waits for that), also when its page-cache
+    // writes go through io_uring. Either way the bytes are exact.
+    let cases: [(&[&str], bool); 4] = [
+        (&["--page-cache-floor", "1T"], true),
+        (&["--page-cache-floor", "1T", "--no-inline-writes"], true),
+        (&["--page-cache-floor", "0"], false),
+        (&["--page-cache-floor", "0", "--no-inline-writes"], false),
+    ];
+    for (flags, want_direct) in cases {
         wait_for_dirty_page_headroom();
         let root = TempDir::new("floor");
-        let server = start(&root, &["--no-sync", "--page-cache-floor", floor]);
+        let mut args = vec!["--no-sync"];
+        args.extend_from_slice(flags);
+        let server = start(&root, &args);
+        let floor = format!("{flags:?}");
         let data = random_bytes((3 << 20) + 1234, 21);
         let sent = 1 << 20;
         let mut c = stalled_put(&server, "/turn.bin", &data, sent);

@@ -243,7 +243,7 @@ impl FileWriter {
         offset: u64,
     ) -> (io::Result<()>, Slice<FixedBuf>) {
         let len = buf.end() - buf.begin();
-        if self.page_cache_rate.borrow().is_some() && !self.inline_write_is_safe() {
+        if self.page_cache_rate.borrow().is_some() && self.dirty_pages_near_throttling() {
             // The kernel could soon throttle page-cache writers: this file
             // can go direct instead, from this write on.
             self.turn_direct(offset, "dirty pages near the throttling point");
@@ -270,16 +270,18 @@ impl FileWriter {
         } else {
             buf
         };
+        let started = Instant::now();
         let (res, buf) = if self.inline_write_is_safe() {
-            let started = Instant::now();
             let res = sys::pwrite_all(self.raw_fd, &buf[..], offset);
-            if res.is_ok() {
-                self.judge_page_cache(offset, len, started);
-            }
             (res, buf)
         } else {
+            // Timed too: the wait includes io-wq's wake-up, which only makes
+            // the page cache look dearer than it is.
             self.file.write_fixed_all_at(buf, offset).await
         };
+        if res.is_ok() {
+            self.judge_page_cache(offset, len, started);
+        }
         if res.is_ok() {
             self.note_written(offset, len);
             self.maybe_start_writeback();
@@ -318,6 +320,15 @@ impl FileWriter {
             self.direct.set(true);
             self.preallocate.set(true);
         }
+    }
+
+    /// Dirty pages are past the margin below which page-cache writes run
+    /// inline: the kernel may soon throttle writers. Unknown without a
+    /// gauge (`--no-inline-writes`).
+    fn dirty_pages_near_throttling(&self) -> bool {
+        self.inline_gauge
+            .as_ref()
+            .is_some_and(|gauge| !gauge.inline_write_is_safe())
     }
 
     fn inline_write_is_safe(&self) -> bool {
