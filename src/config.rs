@@ -37,11 +37,6 @@ pub struct Config {
     /// Page-cache file writes may run inline (`pwrite` on the worker) while
     /// the kernel cannot throttle them; `--no-inline-writes` turns it off.
     pub inline_writes: bool,
-    /// With [`DirectIo::Auto`], a `--no-sync` upload that went to the page
-    /// cache turns direct for the rest of the file when its page-cache
-    /// writes run slower than this (bytes per second; 0: only when dirty
-    /// pages near the kernel's throttling point).
-    pub page_cache_floor_bytes_per_sec: u64,
     /// Send file bodies with `sendfile(2)` (default); `--no-sendfile` streams
     /// them through the registered buffers instead.
     pub sendfile: bool,
@@ -83,13 +78,6 @@ pub const DEFAULT_BUFFERS_PER_WORKER: usize = 16;
 /// Each upload keeps two buffers in flight (one being read from the socket,
 /// one being written to the file); a worker needs at least that many.
 pub const MIN_BUFFERS_PER_WORKER: usize = 2;
-
-/// Below this rate (bytes per second) page-cache writes are dearer than
-/// direct writes from the registered buffers on any disk that ringdrop's
-/// defaults are meant for (an NVMe or a cloud volume of 1 GB/s and more),
-/// and cost over 1 CPU second per GiB: memory that is slow to touch
-/// (BENCHMARKS.md, `benches/first-touch.py`).
-pub const DEFAULT_PAGE_CACHE_FLOOR_BYTES_PER_SEC: u64 = 1 << 30;
 
 /// When upload bytes bypass the page cache (`O_DIRECT`, straight from the
 /// registered buffers to the device). Direct writes cost almost no CPU but
@@ -144,7 +132,6 @@ impl Config {
             durable: true,
             direct_io: DirectIo::Auto,
             inline_writes: true,
-            page_cache_floor_bytes_per_sec: DEFAULT_PAGE_CACHE_FLOOR_BYTES_PER_SEC,
             sendfile: true,
             head_timeout: Duration::from_secs(30),
             body_idle_timeout: Duration::from_secs(60),

@@ -63,12 +63,6 @@ struct Cli {
     /// memory cgroup throttles writers below the system-wide limits.
     #[arg(long)]
     no_inline_writes: bool,
-    /// With `--direct-io auto`: a --no-sync upload written through the page
-    /// cache turns to direct writes for the rest of the file when its
-    /// page-cache writes run slower than this per second (0: never for
-    /// speed, only when dirty pages near the kernel's throttling point)
-    #[arg(long, default_value = "1G", value_parser = parse_size)]
-    page_cache_floor: u64,
     /// Send downloads through the registered buffers (io_uring reads and
     /// writes) instead of sendfile(2)
     #[arg(long)]
@@ -126,7 +120,6 @@ fn config_from(cli: Cli) -> anyhow::Result<Config> {
     config.durable = !cli.no_sync;
     config.direct_io = cli.direct_io;
     config.inline_writes = !cli.no_inline_writes;
-    config.page_cache_floor_bytes_per_sec = cli.page_cache_floor;
     config.sendfile = !cli.no_sendfile;
     config.head_timeout = cli.head_timeout;
     config.body_idle_timeout = cli.body_idle_timeout;

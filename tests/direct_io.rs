@@ -23,9 +23,8 @@ const O_DIRECT_FLAG: u32 = libc::O_DIRECT as u32;
 const MODES: &[(&[&str], bool)] = &[
     (&[], true),
     // `auto`: a --no-sync upload that fits in the dirty-page headroom goes
-    // through the page cache (the test waits for the headroom first), and
-    // with a floor of 0 stays there whatever its writes cost.
-    (&["--no-sync", "--page-cache-floor", "0"], false),
+    // through the page cache (the test waits for the headroom first).
+    (&["--no-sync"], false),
     (&["--no-sync", "--direct-io", "always"], true),
     (&["--no-sync", "--direct-io", "durable"], false),
     (&["--direct-io", "never"], false),
@@ -35,20 +34,6 @@ const MODES: &[(&[&str], bool)] = &[
         false,
     ),
 ];
-
-/// `auto` with every window of page-cache writes judged dear (no write
-/// copies 1 TiB/s): a --no-sync upload that starts in the page cache turns
-/// direct after its first window (8 writes of the 64 KiB buffers here).
-const TURNING_DIRECT: &[&str] = &["--no-sync", "--page-cache-floor", "1T"];
-
-/// The flags of every mode whose stored bytes must be exact: [`MODES`], and
-/// files that change from page-cache to direct writes part-way.
-fn modes_for_exactness() -> impl Iterator<Item = &'static [&'static str]> {
-    MODES
-        .iter()
-        .map(|&(flags, _)| flags)
-        .chain([TURNING_DIRECT])
-}
 
 /// Sizes around block and buffer boundaries (the buffer is 64 KiB).
 const SIZES: &[usize] = &[
@@ -70,40 +55,23 @@ fn start(root: &TempDir, mode_flags: &[&str]) -> Server {
     Server::start(&root.path, &args)
 }
 
-/// Descriptor numbers of the server's open O_TMPFILE upload files.
-fn staged_fds(server: &Server) -> Vec<String> {
+/// Flags (octal in fdinfo) of the server's open O_TMPFILE upload files.
+fn staged_file_flags(server: &Server) -> Vec<u32> {
     let prefix = server.root.to_string_lossy().into_owned();
-    let mut fds = Vec::new();
+    let mut flags = Vec::new();
     let dir = format!("/proc/{}/fd", server.pid());
     for entry in fs::read_dir(&dir).expect("fd dir").flatten() {
         let Ok(target) = fs::read_link(entry.path()) else {
             continue;
         };
         let target = target.to_string_lossy();
-        if target.starts_with(&prefix) && target.ends_with("(deleted)") {
-            fds.push(entry.file_name().to_string_lossy().into_owned());
+        if !(target.starts_with(&prefix) && target.ends_with("(deleted)")) {
+            continue;
         }
+        let fd = entry.file_name().to_string_lossy().into_owned();
+        flags.extend(fd_flags(server.pid(), &fd));
     }
-    fds
-}
-
-/// Flags (octal in fdinfo) of the server's open O_TMPFILE upload files.
-fn staged_file_flags(server: &Server) -> Vec<u32> {
-    let pid = server.pid();
-    staged_fds(server)
-        .iter()
-        .filter_map(|fd| fd_flags(pid, fd))
-        .collect()
-}
-
-/// Lengths of the server's open O_TMPFILE upload files.
-fn staged_file_lengths(server: &Server) -> Vec<u64> {
-    let pid = server.pid();
-    staged_fds(server)
-        .iter()
-        .filter_map(|fd| fs::metadata(format!("/proc/{pid}/fd/{fd}")).ok())
-        .map(|meta| meta.len())
-        .collect()
+    flags
 }
 
 /// (dirty + writeback pages, background threshold pages) from /proc/vmstat.
@@ -161,55 +129,6 @@ fn uploads_write_with_o_direct_exactly_in_the_modes_that_ask_for_it() {
         let r = c.read_response();
         assert_eq!(r.status, 201, "{mode_flags:?}: {}", r.body_str());
         assert_eq!(sha256_file(&root.join("slow.bin")), sha256_hex(&data));
-    }
-}
-
-#[test]
-fn a_page_cache_upload_turns_direct_when_its_writes_run_below_the_floor() {
-    // `--direct-io auto`, --no-sync, a declared length that fits in the
-    // dirty-page headroom: the upload starts in the page cache. With a floor
-    // no write reaches (1 TiB/s) it turns direct after its first window of
-    // writes; with a floor of 0 it stays (dirty pages are far from the
-    // throttling point: the test waits for that), also when its page-cache
-    // writes go through io_uring. Either way the bytes are exact.
-    let cases: [(&[&str], bool); 4] = [
-        (&["--page-cache-floor", "1T"], true),
-        (&["--page-cache-floor", "1T", "--no-inline-writes"], true),
-        (&["--page-cache-floor", "0"], false),
-        (&["--page-cache-floor", "0", "--no-inline-writes"], false),
-    ];
-    for (flags, want_direct) in cases {
-        wait_for_dirty_page_headroom();
-        let root = TempDir::new("floor");
-        let mut args = vec!["--no-sync"];
-        args.extend_from_slice(flags);
-        let server = start(&root, &args);
-        let floor = format!("{flags:?}");
-        let data = random_bytes((3 << 20) + 1234, 21);
-        let sent = 1 << 20;
-        let mut c = stalled_put(&server, "/turn.bin", &data, sent);
-        // All of the first MiB is written (whole blocks) before it stalls:
-        // 16 writes of the 64 KiB buffer, two windows.
-        assert!(
-            wait_until(Duration::from_secs(10), || staged_file_lengths(&server)
-                .first()
-                .is_some_and(|&len| len >= sent as u64)),
-            "floor {floor}: the first MiB was not written: {:?}",
-            staged_file_lengths(&server)
-        );
-        let flags = staged_file_flags(&server);
-        assert_eq!(
-            flags.first().map(|f| f & O_DIRECT_FLAG != 0),
-            Some(want_direct),
-            "floor {floor}: fdinfo flags {flags:?}"
-        );
-        c.send(&data[sent..]);
-        let r = c.read_response();
-        assert_eq!(r.status, 201, "floor {floor}: {}", r.body_str());
-        let path = root.join("turn.bin");
-        assert_eq!(fs::metadata(&path).unwrap().len(), data.len() as u64);
-        assert_eq!(sha256_file(&path), sha256_hex(&data), "floor {floor}");
-        assert_no_temp_files(&root.path, &["turn.bin"]);
     }
 }
 
@@ -272,7 +191,7 @@ fn with_direct_io_durable_a_second_concurrent_upload_goes_through_the_page_cache
 
 #[test]
 fn put_sizes_around_block_and_buffer_boundaries_are_exact_in_every_mode() {
-    for mode_flags in modes_for_exactness() {
+    for &(mode_flags, _) in MODES {
         let root = TempDir::new("root");
         let server = start(&root, mode_flags);
         for (i, &size) in SIZES.iter().enumerate() {
@@ -313,7 +232,7 @@ const ODD_CHUNK_SIZES: &[usize] = &[1, 4095, 4097, 7, 65_536, 12_345, 100_003];
 
 #[test]
 fn chunked_puts_with_odd_chunk_sizes_are_exact_in_every_mode() {
-    for mode_flags in modes_for_exactness() {
+    for &(mode_flags, _) in MODES {
         let root = TempDir::new("root");
         let server = start(&root, mode_flags);
         for (i, size) in [4097usize, 300_001, (1 << 20) + 1].into_iter().enumerate() {
@@ -384,7 +303,7 @@ fn multipart_parts_of_odd_sizes_are_exact_in_every_mode() {
     }
     body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
 
-    for mode_flags in modes_for_exactness() {
+    for &(mode_flags, _) in MODES {
         let root = TempDir::new("root");
         let server = start(&root, mode_flags);
         let headers = format!(

@@ -223,7 +223,9 @@ pub async fn pump_body<S: BodySink>(
             .min(capacity);
         // Page-cache writes gain nothing from running side by side (they
         // serialise on the inode lock); direct writes want a queue.
-        let direct = jobs.iter().all(|job| job.writer.writes_direct());
+        let direct = jobs
+            .iter()
+            .all(|job| job.writer.wants_block_aligned_writes());
         // Several uploads share the pool: each keeps at most its fair share
         // (one buffer is the one being read into).
         let max_in_flight = if direct {

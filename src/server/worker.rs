@@ -122,9 +122,6 @@ impl Worker {
                 direct,
                 eager_writeback: config.durable,
                 inline_gauge: config.inline_writes.then(|| self.dirty_pages.clone()),
-                page_cache_floor_bytes_per_sec: headroom
-                    .as_ref()
-                    .map(|_| config.page_cache_floor_bytes_per_sec),
             },
             _headroom: headroom,
         }

@@ -10,7 +10,6 @@ pub mod pool;
 pub mod root;
 pub mod staged;
 pub mod sys;
-pub mod write_rate;
 
 pub use pool::BufferPool;
 pub use root::Root;

@@ -21,24 +21,16 @@
 //! page-cache writes for the rest of its life: alignment is a matter of
 //! speed, never of correctness.
 //!
-//! The other way, a page-cache file may turn direct part-way
-//! ([`WriteMode::page_cache_floor_bytes_per_sec`]): while the page cache is
-//! cheap it stays there; when its writes run slower than the floor
-//! ([`super::write_rate`]), or the kernel could start throttling them, the
-//! rest of the file is written direct. Such a file is written in whole
-//! blocks from the start, so the switch can come at any write.
-//!
 //! On a filesystem without `O_TMPFILE` a hidden `.ringdrop-*.part` name is
 //! used instead, and `Drop` unlinks it synchronously (Drop cannot await an
 //! io_uring operation).
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::ffi::CString;
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
 
 use tokio_uring::buf::fixed::FixedBuf;
 use tokio_uring::buf::{BoundedBuf, IoBuf, Slice};
@@ -46,7 +38,6 @@ use tokio_uring::buf::{BoundedBuf, IoBuf, Slice};
 use super::aligned::{round_up_to_block, BLOCK_ALIGN_BYTES};
 use super::dirty_pages::DirtyPageGauge;
 use super::sys;
-use super::write_rate::{PageCacheCost, WriteRateWindow};
 
 /// Mode bits of stored files (before the umask).
 const FILE_MODE: u32 = 0o644;
@@ -122,9 +113,6 @@ pub struct FileWriter {
     /// Page-cache writes run inline (`pwrite`) while this says the kernel
     /// will not throttle them.
     inline_gauge: Option<Rc<DirtyPageGauge>>,
-    /// Set while the file writes through the page cache but turns direct
-    /// when that gets dear (see [`WriteMode::page_cache_floor_bytes_per_sec`]).
-    page_cache_rate: RefCell<Option<WriteRateWindow>>,
 }
 
 /// How a [`StagedFile`] is to be written.
@@ -141,11 +129,6 @@ pub struct WriteMode {
     /// wake-up, two context switches and a cold cache per write; see
     /// [`crate::storage::dirty_pages`]).
     pub inline_gauge: Option<Rc<DirtyPageGauge>>,
-    /// For a file that is not direct: write it in whole blocks, and turn it
-    /// direct for the rest of its writes when its page-cache writes run
-    /// slower than this many bytes per second (0: only when the kernel
-    /// could throttle them). `None`: page cache to the end.
-    pub page_cache_floor_bytes_per_sec: Option<u64>,
 }
 
 fn hidden_name(suffix: &str) -> io::Result<CString> {
@@ -185,11 +168,6 @@ impl StagedFile {
             writeback_started_bytes: Cell::new(0),
             eager_writeback: mode.eager_writeback,
             inline_gauge: mode.inline_gauge,
-            page_cache_rate: RefCell::new(
-                mode.page_cache_floor_bytes_per_sec
-                    .filter(|_| !direct)
-                    .map(WriteRateWindow::new),
-            ),
         });
         Ok(StagedFile {
             writer,
@@ -221,16 +199,9 @@ impl StagedFile {
 
 impl FileWriter {
     /// Whether writes should be whole blocks at block-aligned offsets and
-    /// addresses (the file writes with `O_DIRECT`, or may turn to). A sink
-    /// that can keep them so holds back a partial block until more data or
-    /// the end comes.
+    /// addresses (the file writes with `O_DIRECT`). A sink that can keep
+    /// them so holds back a partial block until more data or the end comes.
     pub fn wants_block_aligned_writes(&self) -> bool {
-        self.direct.get() || self.page_cache_rate.borrow().is_some()
-    }
-
-    /// Whether writes go with `O_DIRECT` now (they gain from being several
-    /// in flight; page-cache writes of one file serialise on its inode lock).
-    pub fn writes_direct(&self) -> bool {
         self.direct.get()
     }
 
@@ -243,11 +214,6 @@ impl FileWriter {
         offset: u64,
     ) -> (io::Result<()>, Slice<FixedBuf>) {
         let len = buf.end() - buf.begin();
-        if self.page_cache_rate.borrow().is_some() && self.dirty_pages_near_throttling() {
-            // The kernel could soon throttle page-cache writers: this file
-            // can go direct instead, from this write on.
-            self.turn_direct(offset, "dirty pages near the throttling point");
-        }
         let buf = if self.direct.get() {
             match self.write_direct(buf, offset).await {
                 DirectWrite::Done(res, buf) => {
@@ -270,65 +236,17 @@ impl FileWriter {
         } else {
             buf
         };
-        let started = Instant::now();
         let (res, buf) = if self.inline_write_is_safe() {
             let res = sys::pwrite_all(self.raw_fd, &buf[..], offset);
             (res, buf)
         } else {
-            // Timed too: the wait includes io-wq's wake-up, which only makes
-            // the page cache look dearer than it is.
             self.file.write_fixed_all_at(buf, offset).await
         };
-        if res.is_ok() {
-            self.judge_page_cache(offset, len, started);
-        }
         if res.is_ok() {
             self.note_written(offset, len);
             self.maybe_start_writeback();
         }
         (res, buf)
-    }
-
-    /// Times an inline page-cache write for a file that may turn direct,
-    /// and turns it when the window says the page cache is dear.
-    fn judge_page_cache(&self, offset: u64, len: usize, started: Instant) {
-        let verdict = match self.page_cache_rate.borrow_mut().as_mut() {
-            Some(window) => window.record(len as u64, started.elapsed()),
-            None => return,
-        };
-        if verdict == PageCacheCost::Dear {
-            let next = offset.saturating_add(len as u64);
-            self.turn_direct(next, "page-cache writes slower than the floor");
-        }
-    }
-
-    /// Writes from `offset` on go with `O_DIRECT` (when the file system
-    /// takes it; otherwise the file stays in the page cache, for good).
-    /// The bytes already written stay in the page cache: direct writes
-    /// only ever cover ranges beyond them.
-    fn turn_direct(&self, offset: u64, why: &'static str) {
-        if self.page_cache_rate.borrow_mut().take().is_none() {
-            return;
-        }
-        if offset % BLOCK_ALIGN_BYTES as u64 != 0 {
-            // Only a final partial block is written unaligned; nothing
-            // follows it.
-            return;
-        }
-        if sys::set_direct_io(self.raw_fd, true).is_ok() {
-            tracing::debug!(offset, why, "upload turns to direct writes");
-            self.direct.set(true);
-            self.preallocate.set(true);
-        }
-    }
-
-    /// Dirty pages are past the margin below which page-cache writes run
-    /// inline: the kernel may soon throttle writers. Unknown without a
-    /// gauge (`--no-inline-writes`).
-    fn dirty_pages_near_throttling(&self) -> bool {
-        self.inline_gauge
-            .as_ref()
-            .is_some_and(|gauge| !gauge.inline_write_is_safe())
     }
 
     fn inline_write_is_safe(&self) -> bool {
@@ -457,7 +375,6 @@ impl FileWriter {
     /// Page-cache writes from here on: an ordinary buffer is not
     /// block-aligned (see the module docs).
     fn leave_direct_mode(&self) {
-        self.page_cache_rate.borrow_mut().take();
         if self.direct.get() {
             let _ = sys::set_direct_io(self.raw_fd, false);
             self.direct.set(false);
