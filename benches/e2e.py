@@ -36,6 +36,11 @@ What it does:
 --quick: 1 GiB / 64 MiB x8 / 1 GiB multipart / 2 000 x 4 KiB / 1 GiB
 download, 1 rep (a sanity run, not numbers to quote).
 
+HTTPS is benchmarked by benches/https.py (same helpers, its own CLI and
+section "## HTTPS" of BENCHMARKS.md): ringdrop with --tls-cert against nginx
+with ssl, PUT 4 GiB in both modes and GET 4 GiB. Run it after this script
+for the full picture.
+
 Environment: RINGDROP_BENCH_BIN (instrument build folder), RINGDROP_SHARED
 (default <repo>/../shared).
 """

@@ -48,8 +48,15 @@ pub struct Config {
     pub keepalive_timeout: Duration,
     /// After SIGINT/SIGTERM, in-flight requests get this long to finish.
     pub shutdown_timeout: Duration,
-    /// Connections open at once across all workers; beyond it → 503 and close.
+    /// Connections open at once across all workers. At the limit the
+    /// connection that has waited longest for a request is closed to make
+    /// room; with none waiting, a new one gets 503 and is closed.
     pub max_connections: usize,
+    /// `--metrics ADDR:PORT`: serve Prometheus metrics there (`None`: off).
+    pub metrics: Option<std::net::SocketAddr>,
+    /// Connections open at once from one IP address (`None`: no cap);
+    /// beyond it → 503 and close.
+    pub max_connections_per_ip: Option<usize>,
     /// Size of each registered buffer.
     pub buffer_size_bytes: usize,
     /// Registered buffers per worker.
@@ -60,6 +67,17 @@ pub struct Config {
     pub chunked_limits: ChunkedLimits,
     /// multipart/form-data limits (413, 431, 400).
     pub multipart_limits: MultipartLimits,
+    /// Access control (`--user`, `--allow`, `--token-file`,
+    /// `--auth-threads`); the default has no rules: everyone may do what
+    /// the flags above allow.
+    pub access: crate::auth::AccessConfig,
+    /// `--tls-cert FILE --tls-key FILE`: serve HTTPS with these (see
+    /// [`crate::tls`]); `None` serves plain HTTP.
+    pub tls: Option<crate::tls::TlsFiles>,
+    /// Resumable uploads (tus, IETF draft): `--upload-expiry` (410 after
+    /// it), `--max-unfinished-uploads` (503), `--max-staged-bytes` (507);
+    /// the largest upload is `max_file_size_bytes` (413).
+    pub resumable: crate::resumable::ResumableLimits,
 }
 
 /// Smallest registered buffer: it must hold a full multipart part-header block
@@ -95,30 +113,11 @@ pub enum DirectIo {
     /// Every upload: no copy into the page cache, and uploads do not evict
     /// the cache that downloads are served from.
     Always,
-    /// Durable uploads only, and only when the upload is alone on its
-    /// worker (no other connection open, no other upload being received):
-    /// for disks slower than the network, where several interleaved direct
-    /// streams make the disk seek while page-cache writeback writes each
-    /// file in long runs.
-    Durable,
     /// Never: every upload goes through the page cache.
     Never,
 }
 
 impl Config {
-    /// Whether a new upload should be written with `O_DIRECT` (where the
-    /// filesystem supports it), given how busy the worker is otherwise
-    /// (other uploads and connections) and, for [`DirectIo::Auto`], whether
-    /// the upload fits in the page cache's dirty-page headroom.
-    pub fn direct_writes(&self, other_activity: usize, fits_in_page_cache: bool) -> bool {
-        match self.direct_io {
-            DirectIo::Auto => self.durable || !fits_in_page_cache,
-            DirectIo::Always => true,
-            DirectIo::Durable => self.durable && other_activity == 0,
-            DirectIo::Never => false,
-        }
-    }
-
     /// The defaults of SPEC.md for serving `root`.
     pub fn new(root: PathBuf) -> Self {
         Config {
@@ -138,13 +137,38 @@ impl Config {
             keepalive_timeout: Duration::from_secs(60),
             shutdown_timeout: Duration::from_secs(30),
             max_connections: 10_000,
+            max_connections_per_ip: None,
+            metrics: None,
             buffer_size_bytes: 1 << 20,
             buffers_per_worker: DEFAULT_BUFFERS_PER_WORKER,
             head_limits: HeadLimits::default(),
             chunked_limits: ChunkedLimits::default(),
             multipart_limits: MultipartLimits::default(),
+            access: crate::auth::AccessConfig::default(),
+            tls: None,
+            resumable: crate::resumable::ResumableLimits::default(),
         }
     }
+}
+
+/// The registered buffers per worker when `--buffers` is not given:
+/// [`DEFAULT_BUFFERS_PER_WORKER`], or fewer if that many would not fit
+/// under `RLIMIT_MEMLOCK` (the usual 8 MiB for a non-root user), but never
+/// fewer than [`MIN_BUFFERS_PER_WORKER`] — if even that does not fit, the
+/// server says so at start-up.
+pub fn default_buffers_per_worker(workers: usize, buffer_size_bytes: usize) -> usize {
+    crate::storage::pool::buffers_that_fit(
+        workers,
+        buffer_size_bytes,
+        DEFAULT_BUFFERS_PER_WORKER,
+        MIN_BUFFERS_PER_WORKER,
+    )
+}
+
+/// A buffer size rounded up to whole 4 KiB blocks, so direct (`O_DIRECT`)
+/// writes can use every byte of a buffer.
+pub fn round_buffer_size(bytes: usize) -> usize {
+    crate::storage::aligned::round_up_to_block(bytes)
 }
 
 /// Why a size or duration on the command line was refused.

@@ -28,25 +28,43 @@
 //! The protocol lives in pure, slice-fed state machines ([`http`],
 //! [`multipart`]): no I/O, no clock, no allocation per byte, no panic on any
 //! input. They are what the fuzz targets and property tests drive. The
-//! io_uring layer ([`storage`], [`server`]) only moves buffers and calls them.
+//! io_uring layer (`storage`, [`server`]) only moves buffers and calls them.
 //!
 //! Module map:
 //! * [`step`] — the `Step` result shape every core shares.
+//! * [`syntax`] — byte-level syntax the cores share (hex, whitespace).
 //! * [`http`] — request head, framing rules, body decoders, target decoding,
 //!   response encoding.
 //! * [`multipart`] — the streaming multipart/form-data scanner and filename rules.
+//! * [`upload`] — which body bytes go to which file at which offset (PUT,
+//!   multipart), buffer by buffer.
+//! * [`auth`] — access control: rules, the decision, credentials and their
+//!   verification pool.
+//! * [`resumable`] — resumable uploads (tus 1.0, IETF draft): header codecs,
+//!   request classification, the upload record and its state machine.
 //! * [`config`] — the command line's `Config` and every limit.
-//! * [`storage`] — registered buffer pool, staged (atomic) files, the few raw
+//! * [`digest`] — RFC 9530 digest fields, streaming hashes, the digest kept with a file.
+//! * `storage` — registered buffer pool, staged (atomic) files, the few raw
 //!   syscalls tokio-uring lacks.
 //! * [`server`] — workers, connections, routes, timeouts, shutdown.
+//! * [`metrics`] — per-worker Prometheus counters, the exposition, the `--metrics` listener.
+//! * [`tls`] — HTTPS: rustls handshake, in-place record layer, kTLS hand-off.
 #![warn(missing_docs)]
 
+pub mod auth;
 pub mod config;
+pub mod digest;
 pub mod http;
+pub mod metrics;
 pub mod multipart;
+pub mod resumable;
 pub mod server;
 pub mod step;
-pub mod storage;
+mod storage;
+pub mod syntax;
+mod sys;
+pub mod tls;
+pub mod upload;
 
 #[doc(hidden)]
 pub mod fuzzing;

@@ -26,7 +26,6 @@ const MODES: &[(&[&str], bool)] = &[
     // through the page cache (the test waits for the headroom first).
     (&["--no-sync"], false),
     (&["--no-sync", "--direct-io", "always"], true),
-    (&["--no-sync", "--direct-io", "durable"], false),
     (&["--direct-io", "never"], false),
     // page-cache writes handed to io_uring even when they could run inline
     (
@@ -148,11 +147,9 @@ fn stalled_put(server: &Server, path: &str, data: &[u8], sent: usize) -> Conn {
 }
 
 #[test]
-fn with_direct_io_durable_a_second_concurrent_upload_goes_through_the_page_cache() {
-    // One worker, so both uploads share it. With `durable` only an upload
-    // alone on its worker writes direct; the default (`always`) makes both
-    // direct.
-    for (mode_flags, second_direct) in [(&["--direct-io", "durable"][..], false), (&[][..], true)] {
+fn two_concurrent_durable_uploads_on_one_worker_both_write_direct() {
+    // One worker, so both uploads share it (and its pool).
+    for (mode_flags, second_direct) in [(&[][..], true)] {
         let root = TempDir::new("root");
         let mut args = vec!["--workers", "1"];
         args.extend_from_slice(mode_flags);

@@ -708,3 +708,78 @@ fn shutdown_interrupts_a_stalled_download() {
         server.stderr_lines()
     );
 }
+
+#[test]
+fn pipelined_gets_through_buffers_are_answered_at_once() {
+    // Two GETs in one write with --no-sendfile (the path HTTPS takes): the
+    // second body must not wait for the client's next bytes. (A wait for
+    // writability once cleared a readiness that was never set again.)
+    let root = TempDir::new("root");
+    fs::write(root.join("a.txt"), b"first").unwrap();
+    fs::write(root.join("b.txt"), b"second").unwrap();
+    let server = Server::start(&root.path, &["--no-sendfile", "--body-idle-timeout", "30s"]);
+    let mut c = Conn::connect(server.addr);
+    let host = server.host();
+    c.send(format!("GET /a.txt HTTP/1.1\r\nHost: {host}\r\n\r\nGET /b.txt HTTP/1.1\r\nHost: {host}\r\n\r\n").as_bytes());
+    let a = c.read_response();
+    let b = c
+        .try_read_response_for(false, Duration::from_secs(5))
+        .unwrap_or_else(|e| panic!("the second response stalled: {e}"));
+    assert_eq!(
+        (a.body.as_slice(), b.body.as_slice()),
+        (&b"first"[..], &b"second"[..])
+    );
+}
+
+/// `--no-sendfile`: clients that read slowly hold no registered buffer.
+/// One worker, two buffers, four downloads of a 24 MiB file whose clients
+/// stop reading once the socket buffers are full; a 4 MiB upload beside
+/// them is stored at once (not after `--body-idle-timeout`, 30 s here),
+/// and then each slow reader gets every byte, in order (a block the socket
+/// took only part of is read again from the file for the rest).
+#[test]
+fn slow_readers_hold_no_buffer_without_sendfile() {
+    let root = TempDir::new("dl-slow-readers");
+    let big = write_random_file(&root.join("big.bin"), 24 * MIB, 91);
+    let mut flags = vec!["--no-sendfile"];
+    flags.extend_from_slice(&TINY_POOL_FLAGS);
+    let server = Server::start(&root.path, &flags);
+    let mut readers: Vec<Conn> = (0..4)
+        .map(|_| {
+            let mut c = Conn::connect(server.addr);
+            c.send(format!("GET /big.bin HTTP/1.1\r\nHost: {}\r\n\r\n", server.host()).as_bytes());
+            c
+        })
+        .collect();
+    // Every download is under way (its head and body bytes are coming);
+    // their readers stop here, and the server soon fills their sockets.
+    for c in &mut readers {
+        assert!(c.wait_for_bytes(64 * 1024));
+    }
+
+    let data = random_bytes(4 << 20, 92);
+    let mut c = Conn::connect(server.addr);
+    c.send(
+        format!(
+            "PUT /up.bin HTTP/1.1\r\nHost: {}\r\nContent-Length: {}\r\n\r\n",
+            server.host(),
+            data.len()
+        )
+        .as_bytes(),
+    );
+    c.send(&data);
+    let r = c.read_response();
+    assert_eq!(
+        r.status,
+        201,
+        "PUT beside four stalled downloads: {}",
+        r.body_str()
+    );
+    assert_eq!(sha256_file(&root.join("up.bin")), sha256_hex(&data));
+
+    for (i, c) in readers.iter_mut().enumerate() {
+        let r = c.read_response();
+        assert_eq!(r.status, 200, "reader {i}");
+        assert_eq!(sha256_hex(&r.body), big, "reader {i}: body differs");
+    }
+}

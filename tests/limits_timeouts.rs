@@ -142,14 +142,106 @@ fn keepalive_timeout_closes_idle_connection() {
 }
 
 #[test]
-fn max_connections_answers_503_beyond_the_limit() {
+fn at_the_connection_limit_the_longest_idle_connection_makes_room() {
     let root = root_with_file();
     // one worker so the limit is counted in one place
     let server = Server::start(&root.path, &["--max-connections", "4", "--workers", "1"]);
     let req = format!("GET /f.txt HTTP/1.1\r\nHost: {}\r\n\r\n", server.host());
 
-    // four connections, each proven accepted by a completed keep-alive request
+    // four idle keep-alive connections, oldest first, each proven accepted
+    // by a completed request
     let mut held: Vec<Conn> = (0..4)
+        .map(|_| {
+            let mut c = Conn::connect(server.addr);
+            c.send(req.as_bytes());
+            assert_eq!(c.read_response().status, 200);
+            thread::sleep(Duration::from_millis(20));
+            c
+        })
+        .collect();
+
+    // a fifth client is served, not refused ...
+    let mut fifth = Conn::connect(server.addr);
+    fifth.send(req.as_bytes());
+    let r = fifth
+        .try_read_response()
+        .unwrap_or_else(|e| panic!("fifth connection: {e}"));
+    assert_eq!(r.status, 200, "{}", r.body_str());
+    // ... because the one that had waited longest was closed, silently
+    assert!(
+        held[0].wait_closed(EVENT_DEADLINE),
+        "the oldest idle connection was not closed"
+    );
+    assert!(
+        held[0].leftover().is_empty(),
+        "an evicted connection gets no response"
+    );
+    // the others still work
+    for c in &mut held[1..] {
+        c.send(req.as_bytes());
+        assert_eq!(c.read_response().status, 200);
+    }
+    fifth.send(req.as_bytes());
+    assert_eq!(fifth.read_response().status, 200);
+}
+
+#[test]
+fn max_connections_answers_503_when_no_connection_is_idle() {
+    let root = root_with_file();
+    let server = Server::start(&root.path, &["--max-connections", "4", "--workers", "1"]);
+    // four connections busy with uploads (head and some body sent): none is
+    // idle, so none can be closed to make room
+    let mut busy: Vec<Conn> = (0..4)
+        .map(|i| {
+            let mut c = Conn::connect(server.addr);
+            c.send(
+                format!(
+                    "PUT /u{i}.bin HTTP/1.1\r\nHost: {}\r\nContent-Length: 10\r\n\r\n01234",
+                    server.host()
+                )
+                .as_bytes(),
+            );
+            c
+        })
+        .collect();
+    // the fourth upload is in (its staged file exists) before the fifth comes
+    assert!(wait_until(EVENT_DEADLINE, || tmpfile_fds(
+        server.pid(),
+        &root.path
+    )
+    .len()
+        == 4));
+
+    let mut fifth = Conn::connect(server.addr);
+    let _ = fifth
+        .try_send(format!("GET /f.txt HTTP/1.1\r\nHost: {}\r\n\r\n", server.host()).as_bytes());
+    let r = fifth
+        .try_read_response()
+        .unwrap_or_else(|e| panic!("fifth connection: {e}"));
+    assert_json_error(&r, 503);
+    assert_eq!(r.header("retry-after"), Some("1"));
+    assert!(
+        fifth.wait_closed(EVENT_DEADLINE),
+        "503 connection left open"
+    );
+
+    // the uploads finish and are stored
+    for (i, c) in busy.iter_mut().enumerate() {
+        c.send(b"56789");
+        assert_eq!(c.read_response().status, 201);
+        assert_eq!(
+            std::fs::read(root.join(&format!("u{i}.bin"))).unwrap(),
+            b"0123456789"
+        );
+    }
+}
+
+#[test]
+fn max_connections_per_ip_refuses_the_extra_connections_of_one_address() {
+    let root = root_with_file();
+    let server = Server::start(&root.path, &["--max-connections-per-ip", "2"]);
+    let req = format!("GET /f.txt HTTP/1.1\r\nHost: {}\r\n\r\n", server.host());
+    let mut held: Vec<Conn> = (0..2)
         .map(|_| {
             let mut c = Conn::connect(server.addr);
             c.send(req.as_bytes());
@@ -157,43 +249,24 @@ fn max_connections_answers_503_beyond_the_limit() {
             c
         })
         .collect();
-
-    let mut fifth = Conn::connect(server.addr);
-    let _ = fifth.try_send(req.as_bytes());
-    let r = fifth
+    let mut third = Conn::connect(server.addr);
+    let _ = third.try_send(req.as_bytes());
+    let r = third
         .try_read_response()
-        .unwrap_or_else(|e| panic!("fifth connection: {e}"));
+        .unwrap_or_else(|e| panic!("third connection: {e}"));
     assert_json_error(&r, 503);
-    assert!(
-        fifth.wait_closed(EVENT_DEADLINE),
-        "503 connection left open"
+    assert_eq!(
+        r.json().get("error").and_then(Json::as_str),
+        Some("too_many_connections_from_address")
     );
-
-    // the held ones still work
-    held[0].send(req.as_bytes());
-    assert_eq!(held[0].read_response().status, 200);
-
-    drop(held);
-    // once the server has seen them go, a new connection is served again
+    // when one goes, a new one is served
+    drop(held.pop());
     let ok = wait_until(EVENT_DEADLINE, || {
         let mut c = Conn::connect(server.addr);
-        if c.try_send(
-            format!(
-                "GET /f.txt HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
-                server.host()
-            )
-            .as_bytes(),
-        )
-        .is_err()
-        {
-            return false;
-        }
-        matches!(c.try_read_response(), Ok(r) if r.status == 200)
+        c.try_send(req.as_bytes()).is_ok()
+            && matches!(c.try_read_response(), Ok(r) if r.status == 200)
     });
-    assert!(
-        ok,
-        "server did not recover after the held connections closed"
-    );
+    assert!(ok, "a slot freed by a closed connection was not reused");
 }
 
 #[test]

@@ -342,8 +342,7 @@ proptest! {
             max_parts: 3,
             max_files: 2,
             max_preamble_bytes: 16,
-            max_field_bytes: 64,
-        };
+            };
         let run = |splits: &[usize]| {
             let mut p = MultipartParser::new(g.boundary.as_bytes(), small).unwrap();
             drive_all(&mut p, &body, splits)

@@ -314,12 +314,11 @@ fn client_disconnect_mid_body_leaves_nothing_and_keeps_old_file() {
         );
         std::io::copy(&mut random_body_reader(10 * MIB, 12), &mut c.stream).unwrap();
         // the event "the upload is in flight": the server holds its temp file
-        let in_flight = wait_until(Duration::from_secs(5), || {
-            !tmpfile_fds(pid, &root.path).is_empty()
-        });
-        if !in_flight {
-            eprintln!("note: no O_TMPFILE descriptor seen under ROOT while {name} was in flight");
-        }
+        let in_flight = wait_until(EVENT_DEADLINE, || !tmpfile_fds(pid, &root.path).is_empty());
+        assert!(
+            in_flight,
+            "{name} never reached its staged file: the checks below would prove nothing"
+        );
         // while in flight, nothing is visible under the name
         assert_eq!(
             sha256_file(&root.join("victim.bin")),
@@ -639,11 +638,10 @@ fn upload_in_progress_is_invisible() {
         .as_bytes(),
     );
     c.send(&data[..MIB as usize]);
-    if !wait_until(Duration::from_secs(5), || {
-        !tmpfile_fds(pid, &root.path).is_empty()
-    }) {
-        eprintln!("note: no O_TMPFILE descriptor seen under ROOT while the upload was in flight");
-    }
+    assert!(
+        wait_until(EVENT_DEADLINE, || !tmpfile_fds(pid, &root.path).is_empty()),
+        "the upload never reached its staged file: the checks below would prove nothing"
+    );
 
     let g = get(&server, "/inflight.bin", "");
     assert_json_error(&g, 404);
@@ -821,11 +819,11 @@ fn replace_in_progress_keeps_serving_the_old_content() {
         .as_bytes(),
     );
     c.send(&new[..MIB as usize]);
-    if !wait_until(Duration::from_secs(5), || {
-        !tmpfile_fds(server.pid(), &root.path).is_empty()
-    }) {
-        eprintln!("note: no O_TMPFILE descriptor seen under ROOT while the upload was in flight");
-    }
+    assert!(
+        wait_until(EVENT_DEADLINE, || !tmpfile_fds(server.pid(), &root.path)
+            .is_empty()),
+        "the replacing upload never reached its staged file: the check below would prove nothing"
+    );
     let g = get(&server, "/doc.bin", "");
     assert_eq!(g.status, 200);
     assert_eq!(

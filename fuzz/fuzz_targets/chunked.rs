@@ -1,5 +1,5 @@
-//! Shim: the invariants live in `ringdrop::fuzzing::fuzz_chunked`, which
+//! Shim: the invariants live in `ringdrop::fuzzing::chunked::fuzz_chunked`, which
 //! `cargo test` also runs on every seed in `fuzz/corpus/chunked/`.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| ringdrop::fuzzing::fuzz_chunked(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| ringdrop::fuzzing::chunked::fuzz_chunked(data));

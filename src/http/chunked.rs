@@ -6,9 +6,17 @@
 //! split at any byte — inside the hex size, inside a CRLF — needs no
 //! hold-back.
 //!
-//! Strictness (each a smuggling defence): CRLF only, no whitespace around the
-//! size, at most 16 hex digits, no control characters in extensions or
-//! trailers, no obs-fold in trailers. Trailer fields are checked and skipped.
+//! Strictness (each a smuggling defence): CRLF only, no whitespace before
+//! the size, whitespace after it only before a `;` (RFC 9112 §7.1.1 `BWS`),
+//! at most 16 hex digits, no control characters in extensions or trailers,
+//! no obs-fold in trailers. Extensions and trailer fields are checked and
+//! skipped.
+//!
+//! Cost: chunk extensions are skipped by a word-at-a-time scan, not a state
+//! transition per byte, and their total per body is limited
+//! ([`ChunkedLimits::max_total_chunk_extension_bytes`]), so a client cannot
+//! make framing much dearer than data: the body is decoded cheaply or
+//! refused.
 #![forbid(unsafe_code)]
 
 use core::ops::Range;
@@ -16,6 +24,7 @@ use core::ops::Range;
 use super::error::BodyError;
 use super::limits::ChunkedLimits;
 use crate::step::Step;
+use crate::syntax::{hex_value, is_control_except_tab as is_ctl};
 
 /// Most hex digits in a chunk size: 16 always fit in a u64.
 const MAX_CHUNK_SIZE_DIGITS: u8 = 16;
@@ -33,13 +42,23 @@ pub enum BodyEvent {
 /// data in its variant).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ChunkedState {
-    /// Reading the hex chunk size; `line_len` bytes of the size line so far.
+    /// Reading the hex chunk size; `line_len` bytes of the size line so far
+    /// (CR and LF are never counted).
     Size {
         value: u64,
         digits: u8,
         line_len: usize,
     },
-    /// Skipping `;ext` after the size.
+    /// Whitespace after the size: RFC 9112 §7.1.1 allows `BWS` before the
+    /// `;` of a chunk extension (`6 ; ext`, `6\t;name=value`), so only more
+    /// SP/HTAB or `;` may follow. Whitespace that ends the line (`6 \r\n`)
+    /// is refused (400, `InvalidChunkSize`): the grammar has no BWS there.
+    /// hyper accepts it (its `SizeLws` state also takes CR), a leniency
+    /// kept for old servers that padded sizes in responses; a request
+    /// parser gains nothing from it, and refusing can never make two
+    /// parsers disagree on where a chunk ends.
+    SizeBws { value: u64, line_len: usize },
+    /// Skipping `;ext` after the size, up to the CR.
     Extension { value: u64, line_len: usize },
     /// Saw the CR ending the size line.
     SizeLf { value: u64 },
@@ -94,6 +113,13 @@ pub struct ChunkedDecoder {
     limits: ChunkedLimits,
     /// Data bytes emitted so far.
     decoded: u64,
+    /// Extension bytes (everything on a size line after its hex digits,
+    /// CRLF excluded) seen in this body so far.
+    /// INVARIANT: `extension_bytes <= limits.max_total_chunk_extension_bytes`.
+    extension_bytes: usize,
+    /// Skip extension bytes with the word scan (always, except in the
+    /// tests that compare it with its slow twin, the per-byte handler).
+    scan_extensions: bool,
 }
 
 impl ChunkedDecoder {
@@ -103,6 +129,18 @@ impl ChunkedDecoder {
             state: ChunkedState::START,
             limits,
             decoded: 0,
+            extension_bytes: 0,
+            scan_extensions: true,
+        }
+    }
+
+    /// A decoder that feeds every extension byte through the per-byte
+    /// handler: the slow twin the fast path is tested against.
+    #[cfg(test)]
+    fn slow_twin(limits: ChunkedLimits) -> Self {
+        ChunkedDecoder {
+            scan_extensions: false,
+            ..ChunkedDecoder::new(limits)
         }
     }
 
@@ -110,20 +148,50 @@ impl ChunkedDecoder {
     /// docs for the contract. On error the state is left as it was before
     /// the offending byte.
     pub fn decode(&mut self, input: &[u8]) -> Result<Step<BodyEvent>, BodyError> {
+        // The phase lives in a local while bytes are read and is stored
+        // back on every exit, the error path included (then it is the
+        // phase before the offending byte).
+        let mut state = self.state;
         let mut pos = 0usize;
-        loop {
-            match self.state {
-                ChunkedState::Done => return Ok(Step::event(pos, BodyEvent::End)),
-                ChunkedState::Data { remaining } => return Ok(self.data(input, pos, remaining)),
-                state => {
+        let result = loop {
+            match state {
+                ChunkedState::Done => break Ok(Step::event(pos, BodyEvent::End)),
+                ChunkedState::Data { remaining } => {
+                    let (step, next) = self.data(input, pos, remaining);
+                    state = next;
+                    break Ok(step);
+                }
+                _ => {
+                    // Not an arm of its own: a guarded arm here made the
+                    // compiler lay out the per-byte loop much worse.
+                    if let ChunkedState::Extension { value, line_len } = state {
+                        if self.scan_extensions {
+                            // Fast path: skip the extension bytes that are
+                            // certainly fine in one scan; the byte after them
+                            // (CR, an invalid byte, or one over a limit) goes
+                            // through the slow path below.
+                            let rest = input.get(pos..).unwrap_or_default();
+                            let plain = self.skip_plain_extension(rest, line_len);
+                            pos += plain;
+                            state = ChunkedState::Extension {
+                                value,
+                                line_len: line_len + plain,
+                            };
+                        }
+                    }
                     let Some(&byte) = input.get(pos) else {
-                        return Ok(Step::consumed(pos));
+                        break Ok(Step::consumed(pos));
                     };
-                    self.state = self.framing_byte(state, byte)?;
+                    match self.framing_byte(state, byte) {
+                        Ok(next) => state = next,
+                        Err(e) => break Err(e),
+                    }
                     pos += 1;
                 }
             }
-        }
+        };
+        self.state = state;
+        result
     }
 
     /// True once the final CRLF has been consumed.
@@ -148,6 +216,7 @@ impl ChunkedDecoder {
             ChunkedState::DataCr => 2 + LAST_CHUNK_BYTES,
             ChunkedState::DataLf => 1 + LAST_CHUNK_BYTES,
             ChunkedState::Size { .. }
+            | ChunkedState::SizeBws { .. }
             | ChunkedState::Extension { .. }
             | ChunkedState::SizeLf { .. }
             | ChunkedState::TrailerStart { .. }
@@ -158,35 +227,65 @@ impl ChunkedDecoder {
         }
     }
 
-    /// Emit as much of the current chunk as `input[pos..]` holds.
-    fn data(&mut self, input: &[u8], pos: usize, remaining: u64) -> Step<BodyEvent> {
+    /// Emit as much of the current chunk as `input[pos..]` holds; the
+    /// step and the phase after it.
+    fn data(
+        &mut self,
+        input: &[u8],
+        pos: usize,
+        remaining: u64,
+    ) -> (Step<BodyEvent>, ChunkedState) {
         let available = input.len().saturating_sub(pos);
         let n = usize::try_from(remaining)
             .unwrap_or(usize::MAX)
             .min(available);
         if n == 0 {
-            return Step::consumed(pos);
+            return (Step::consumed(pos), ChunkedState::Data { remaining });
         }
         let n64 = u64::try_from(n).unwrap_or(remaining);
         let left = remaining.saturating_sub(n64);
-        self.state = if left == 0 {
+        let next = if left == 0 {
             ChunkedState::DataCr
         } else {
             ChunkedState::Data { remaining: left }
         };
         self.decoded = self.decoded.saturating_add(n64);
         let end = pos + n;
-        Step::event(end, BodyEvent::Data(pos..end))
+        (Step::event(end, BodyEvent::Data(pos..end)), next)
+    }
+
+    /// How many bytes at the front of `rest` are plain extension bytes
+    /// (no CR, LF or other control character) that fit both extension
+    /// limits: the bytes [`extension`](Self::extension) would accept one by
+    /// one; they are counted. The scan never looks past the limits. Out of
+    /// line: extensions are rare, the per-byte loop is not.
+    #[inline(never)]
+    fn skip_plain_extension(&mut self, rest: &[u8], line_len: usize) -> usize {
+        let line_room = self
+            .limits
+            .max_chunk_extension_bytes
+            .saturating_sub(line_len);
+        let total_room = self
+            .limits
+            .max_total_chunk_extension_bytes
+            .saturating_sub(self.extension_bytes);
+        let window = rest
+            .get(..rest.len().min(line_room).min(total_room))
+            .unwrap_or_default();
+        let plain = find_extension_stop(window).unwrap_or(window.len());
+        self.extension_bytes += plain;
+        plain
     }
 
     /// One framing byte: dispatch to the handler of the current phase.
-    fn framing_byte(&self, state: ChunkedState, byte: u8) -> Result<ChunkedState, BodyError> {
+    fn framing_byte(&mut self, state: ChunkedState, byte: u8) -> Result<ChunkedState, BodyError> {
         match state {
             ChunkedState::Size {
                 value,
                 digits,
                 line_len,
             } => self.size(value, digits, line_len, byte),
+            ChunkedState::SizeBws { value, line_len } => self.size_bws(value, line_len, byte),
             ChunkedState::Extension { value, line_len } => self.extension(value, line_len, byte),
             ChunkedState::SizeLf { value } => size_lf(value, byte),
             ChunkedState::DataCr => expect(
@@ -228,20 +327,27 @@ impl ChunkedDecoder {
         }
     }
 
-    /// `chunk-size = 1*HEXDIG`, then `;` (extensions) or CR.
+    /// `chunk-size = 1*HEXDIG`, then BWS, `;` (extensions) or CR.
     fn size(
-        &self,
+        &mut self,
         value: u64,
         digits: u8,
         line_len: usize,
         byte: u8,
     ) -> Result<ChunkedState, BodyError> {
-        let line_len = self.count_line(line_len)?;
         match (byte, digits) {
-            (b';', 1..) => Ok(ChunkedState::Extension { value, line_len }),
+            (b';', 1..) => Ok(ChunkedState::Extension {
+                value,
+                line_len: self.count_extension(line_len)?,
+            }),
+            (b' ' | b'\t', 1..) => Ok(ChunkedState::SizeBws {
+                value,
+                line_len: self.count_extension(line_len)?,
+            }),
             (b'\r', 1..) => Ok(ChunkedState::SizeLf { value }),
             (b'\n', 1..) => Err(BodyError::InvalidLineEnding),
             _ => {
+                let line_len = self.count_line(line_len)?;
                 let digit = hex_value(byte).ok_or(BodyError::InvalidChunkSize)?;
                 if digits >= MAX_CHUNK_SIZE_DIGITS {
                     return Err(BodyError::ChunkSizeOverflow);
@@ -259,15 +365,43 @@ impl ChunkedDecoder {
         }
     }
 
-    /// `chunk-ext` is skipped up to CR; only its length and bytes are checked.
-    fn extension(&self, value: u64, line_len: usize, byte: u8) -> Result<ChunkedState, BodyError> {
+    /// BWS after the size: more of it, or the `;` of an extension (see
+    /// [`ChunkedState::SizeBws`]).
+    fn size_bws(
+        &mut self,
+        value: u64,
+        line_len: usize,
+        byte: u8,
+    ) -> Result<ChunkedState, BodyError> {
+        match byte {
+            b' ' | b'\t' => Ok(ChunkedState::SizeBws {
+                value,
+                line_len: self.count_extension(line_len)?,
+            }),
+            b';' => Ok(ChunkedState::Extension {
+                value,
+                line_len: self.count_extension(line_len)?,
+            }),
+            _ => Err(BodyError::InvalidChunkSize),
+        }
+    }
+
+    /// `chunk-ext` is skipped up to CR; only its length and bytes are
+    /// checked. The slow twin of
+    /// [`skip_plain_extension`](Self::skip_plain_extension).
+    fn extension(
+        &mut self,
+        value: u64,
+        line_len: usize,
+        byte: u8,
+    ) -> Result<ChunkedState, BodyError> {
         match byte {
             b'\r' => Ok(ChunkedState::SizeLf { value }),
             b'\n' => Err(BodyError::InvalidLineEnding),
             b if is_ctl(b) => Err(BodyError::InvalidChunkExtension),
             _ => Ok(ChunkedState::Extension {
                 value,
-                line_len: self.count_line(line_len)?,
+                line_len: self.count_extension(line_len)?,
             }),
         }
     }
@@ -317,6 +451,20 @@ impl ChunkedDecoder {
         }
     }
 
+    /// One more extension byte: on the size line, then in the body, each
+    /// within its limit (the line's is checked first).
+    fn count_extension(&mut self, line_len: usize) -> Result<usize, BodyError> {
+        let line_len = self.count_line(line_len)?;
+        let limit = self.limits.max_total_chunk_extension_bytes;
+        match self.extension_bytes.checked_add(1) {
+            Some(n) if n <= limit => {
+                self.extension_bytes = n;
+                Ok(line_len)
+            }
+            Some(_) | None => Err(BodyError::ChunkExtensionsTooLarge { limit }),
+        }
+    }
+
     /// One more byte of the trailer section, within the limit.
     fn count_trailer(&self, bytes: usize) -> Result<usize, BodyError> {
         let limit = self.limits.max_trailer_bytes;
@@ -349,18 +497,47 @@ fn expect(
     }
 }
 
-/// Control characters other than HTAB (RFC 5234 CTL minus HTAB).
-fn is_ctl(b: u8) -> bool {
-    (b < 0x20 && b != b'\t') || b == 0x7f
+/// `0x01` in every byte of a word.
+const LANES_01: u64 = 0x0101_0101_0101_0101;
+/// `0x80` in every byte of a word.
+const LANES_80: u64 = 0x8080_8080_8080_8080;
+
+/// Bytes of `word` (eight bytes, little-endian) that may stop an extension
+/// run: `0x80` in the lane of every byte below `0x20` or equal to `0x7F`,
+/// exact up to and including the lowest such byte; lanes above it may hold
+/// false positives (borrows of the subtractions). So the lowest set bit
+/// names the first candidate exactly. HTAB is a candidate but not a stop.
+fn stop_candidates(word: u64) -> u64 {
+    let below_space = word.wrapping_sub(LANES_01 * 0x20) & !word & LANES_80;
+    let del = word ^ (LANES_01 * 0x7f);
+    let is_del = del.wrapping_sub(LANES_01) & !del & LANES_80;
+    below_space | is_del
 }
 
-fn hex_value(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
+/// The index of the first byte of `bytes` that stops an extension run: a
+/// control character other than HTAB (CR and LF included). Eight bytes are
+/// tested at a time with word arithmetic ([`stop_candidates`]); a candidate
+/// that is an HTAB is stepped over. Tested against `position(is_ctl)` for
+/// every byte at every position.
+fn find_extension_stop(bytes: &[u8]) -> Option<usize> {
+    const WORD: usize = 8;
+    let mut at = 0usize;
+    while let Some(word) = bytes.get(at..at + WORD) {
+        let word: [u8; WORD] = word.try_into().unwrap_or_default();
+        let candidates = stop_candidates(u64::from_le_bytes(word));
+        if candidates == 0 {
+            at += WORD;
+            continue;
+        }
+        // `trailing_zeros` of a non-zero u64 is below 64.
+        let first = at + (candidates.trailing_zeros() / 8) as usize;
+        if bytes.get(first).is_some_and(|&b| is_ctl(b)) {
+            return Some(first);
+        }
+        at = first + 1;
     }
+    let tail = bytes.get(at..).unwrap_or_default();
+    tail.iter().position(|&b| is_ctl(b)).map(|i| at + i)
 }
 
 #[cfg(test)]

@@ -2,6 +2,8 @@
 //! listings (RFC 3339 UTC). Pure: the caller passes the time.
 #![forbid(unsafe_code)]
 
+use crate::syntax::trim_ows_str;
+
 /// Days since 1970-01-01 → (year, month 1..=12, day 1..=31), Howard
 /// Hinnant's `civil_from_days`.
 fn civil_from_days(days: i64) -> (i64, u32, u32) {
@@ -77,7 +79,7 @@ pub fn rfc3339(unix_secs: i64) -> String {
 /// assert_eq!(ringdrop::http::date::parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"), Some(784111777));
 /// ```
 pub fn parse_http_date(text: &str) -> Option<i64> {
-    let b = text.trim().as_bytes();
+    let b = trim_ows_str(text).as_bytes();
     if b.len() != 29 || &b[3..5] != b", " || &b[25..] != b" GMT" {
         return None;
     }

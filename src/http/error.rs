@@ -184,14 +184,20 @@ impl std::error::Error for HeadError {}
 /// Why a request body could not be decoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BodyError {
-    /// A chunk-size line without hex digits, with whitespace, or with a
-    /// non-hex byte where the size is expected (400).
+    /// A chunk-size line without hex digits, with whitespace before the
+    /// size or after it but not before a `;`, or with a non-hex byte where
+    /// the size is expected (400).
     InvalidChunkSize,
     /// A chunk size of more than 16 hex digits or beyond `u64` (400).
     ChunkSizeOverflow,
     /// A chunk-size line (size + extensions) longer than `limit` bytes (400).
     ChunkExtensionTooLong {
         /// `ChunkedLimits::max_chunk_extension_bytes`.
+        limit: usize,
+    },
+    /// The chunk extensions of one body total more than `limit` bytes (400).
+    ChunkExtensionsTooLarge {
+        /// `ChunkedLimits::max_total_chunk_extension_bytes`.
         limit: usize,
     },
     /// A control character (other than HTAB) inside a chunk extension (400).
@@ -220,6 +226,7 @@ impl BodyError {
             BodyError::InvalidChunkSize => StatusCode::BAD_REQUEST,
             BodyError::ChunkSizeOverflow => StatusCode::BAD_REQUEST,
             BodyError::ChunkExtensionTooLong { .. } => StatusCode::BAD_REQUEST,
+            BodyError::ChunkExtensionsTooLarge { .. } => StatusCode::BAD_REQUEST,
             BodyError::InvalidChunkExtension => StatusCode::BAD_REQUEST,
             BodyError::InvalidLineEnding => StatusCode::BAD_REQUEST,
             BodyError::MissingChunkCrlf => StatusCode::BAD_REQUEST,
@@ -235,6 +242,7 @@ impl BodyError {
             BodyError::InvalidChunkSize => "invalid_chunk_size",
             BodyError::ChunkSizeOverflow => "chunk_size_overflow",
             BodyError::ChunkExtensionTooLong { .. } => "chunk_extension_too_long",
+            BodyError::ChunkExtensionsTooLarge { .. } => "chunk_extensions_too_large",
             BodyError::InvalidChunkExtension => "invalid_chunk_extension",
             BodyError::InvalidLineEnding => "invalid_line_ending",
             BodyError::MissingChunkCrlf => "missing_chunk_crlf",
@@ -254,6 +262,12 @@ impl fmt::Display for BodyError {
             BodyError::ChunkSizeOverflow => f.write_str("A chunk size is too large."),
             BodyError::ChunkExtensionTooLong { limit } => {
                 write!(f, "A chunk-size line is longer than {limit} bytes.")
+            }
+            BodyError::ChunkExtensionsTooLarge { limit } => {
+                write!(
+                    f,
+                    "The chunk extensions of the body total more than {limit} bytes."
+                )
             }
             BodyError::InvalidChunkExtension => {
                 f.write_str("A chunk extension contains a control character.")
@@ -386,6 +400,7 @@ mod tests {
         BodyError::InvalidChunkSize,
         BodyError::ChunkSizeOverflow,
         BodyError::ChunkExtensionTooLong { limit: 1 },
+        BodyError::ChunkExtensionsTooLarge { limit: 1 },
         BodyError::InvalidChunkExtension,
         BodyError::InvalidLineEnding,
         BodyError::MissingChunkCrlf,

@@ -8,6 +8,7 @@
 
 use super::error::HeadError;
 use super::head::{RequestHead, Version};
+use crate::syntax::{list_elements, trim_ows, Escapes};
 
 /// How the request body is delimited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,7 +107,7 @@ fn reject_length_with_te(has_cl: bool) -> Result<(), HeadError> {
 fn check_transfer_codings(head: &RequestHead, buf: &[u8]) -> Result<(), HeadError> {
     let codings = || {
         head.headers_named(buf, "transfer-encoding")
-            .flat_map(list_elements)
+            .flat_map(elements)
     };
     let last = codings().last();
     if !last.is_some_and(|c| c.eq_ignore_ascii_case(b"chunked")) {
@@ -179,7 +180,7 @@ fn expect_continue(head: &RequestHead, buf: &[u8]) -> Result<bool, HeadError> {
 fn keep_alive(head: &RequestHead, buf: &[u8]) -> bool {
     let has = |option: &[u8]| {
         head.headers_named(buf, "connection")
-            .flat_map(list_elements)
+            .flat_map(elements)
             .any(|o| o.eq_ignore_ascii_case(option))
     };
     if has(b"close") {
@@ -191,24 +192,13 @@ fn keep_alive(head: &RequestHead, buf: &[u8]) -> bool {
     }
 }
 
-/// The non-empty elements of a comma-separated field value (RFC 9110 §5.6.1),
-/// each without surrounding whitespace.
-fn list_elements(value: &[u8]) -> impl Iterator<Item = &[u8]> {
-    value
-        .split(|&b| b == b',')
-        .map(trim_ows)
-        .filter(|e| !e.is_empty())
-}
-
-/// Strip optional whitespace (SP, HTAB) from both ends.
-fn trim_ows(mut s: &[u8]) -> &[u8] {
-    while let [b' ' | b'\t', rest @ ..] = s {
-        s = rest;
-    }
-    while let [rest @ .., b' ' | b'\t'] = s {
-        s = rest;
-    }
-    s
+/// The non-empty elements of a comma-separated field value (RFC 9110
+/// §5.6.1), each without surrounding whitespace. A comma inside a
+/// quoted-string (a transfer-coding parameter) does not split; the set of
+/// values accepted as `chunked` is the same as with a naive split, since
+/// `chunked` alone has no quote.
+fn elements(value: &[u8]) -> impl Iterator<Item = &[u8]> {
+    list_elements(value, Escapes::QuotedPair)
 }
 
 #[cfg(test)]

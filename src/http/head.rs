@@ -14,7 +14,10 @@
 use core::ops::Range;
 
 use super::error::HeadError;
-use super::limits::{HeadLimits, MAX_HEADER_SLOTS, MAX_LEADING_EMPTY_LINES};
+use super::limits::HeadLimits;
+
+const MAX_HEADER_SLOTS: usize = HeadLimits::MAX_HEADER_SLOTS;
+const MAX_LEADING_EMPTY_LINES: usize = HeadLimits::MAX_LEADING_EMPTY_LINES;
 
 /// The request method. Methods are case-sensitive (RFC 9110 §9.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -150,7 +153,7 @@ pub struct HeadParser {
 
 impl HeadParser {
     /// A parser enforcing `limits` (`max_header_count` clamped to
-    /// [`MAX_HEADER_SLOTS`]).
+    /// [`HeadLimits::MAX_HEADER_SLOTS`]).
     pub fn new(limits: HeadLimits) -> Self {
         let limits = HeadLimits {
             max_header_count: limits.max_header_count.min(MAX_HEADER_SLOTS),
@@ -277,7 +280,8 @@ impl HeadParser {
     }
 
     /// A complete line before or at the request line (RFC 9112 §2.2: empty
-    /// lines before it are ignored, up to [`MAX_LEADING_EMPTY_LINES`]).
+    /// lines before it are ignored, up to
+    /// [`HeadLimits::MAX_LEADING_EMPTY_LINES`]).
     fn request_line(&self, line: &[u8], empty_lines: usize) -> Result<ScanPhase, HeadError> {
         if line.is_empty() {
             let empty_lines = empty_lines.saturating_add(1);

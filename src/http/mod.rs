@@ -1,4 +1,5 @@
-//! The HTTP/1.1 request core: sans-IO parsers and encoders.
+//! The HTTP/1.1 request core: sans-IO parsers, decoders, encoders and
+//! protocol rules.
 //!
 //! "Sans-IO" means every type here is a pure, synchronous state machine fed
 //! byte slices by the caller: no sockets, no files, no clock, no async, no
@@ -13,30 +14,43 @@
 //!    until it returns a [`RequestHead`];
 //! 2. [`analyze`] the head: [`BodyFraming`], keep-alive, `Expect`;
 //! 3. [`decode_target`] the request-target into a root-relative path;
-//! 4. if `expect_continue`, decide, then send [`CONTINUE_RESPONSE`];
-//! 5. feed `buf[head.head_len..]` and later bytes to a [`BodyDecoder`]
+//! 4. decide from the head alone: [`conditional::evaluate`] (304, 412),
+//!    [`range::decide`] (206, 416), [`negotiate::wants_json`] (listings);
+//! 5. if `expect_continue`, send [`CONTINUE_RESPONSE`];
+//! 6. feed `buf[head.head_len..]` and later bytes to a [`BodyDecoder`]
 //!    until [`BodyEvent::End`]; what follows is the next request;
-//! 6. encode the answer with [`ResponseHead::encode`]; errors carry
-//!    `status()`, `kind()` and `Display` for [`error_json`].
+//! 7. frame the answer with [`response_framing`] (body or not,
+//!    `Content-Length`, close or keep the connection) and encode its
+//!    [`ResponseHead`]; errors carry `status()`, `kind()` and `Display` for
+//!    [`error_json`].
+//!
+//! The public surface: the types and functions re-exported below, and the
+//! modules of free functions used by their qualified names
+//! ([`conditional`], [`date`], [`encode`], [`mime`], [`negotiate`],
+//! [`range`]). The other modules are internal.
 #![forbid(unsafe_code)]
 
-pub mod body;
-pub mod chunked;
+pub(crate) mod body;
+pub(crate) mod chunked;
+pub mod conditional;
 pub mod date;
 pub mod encode;
-pub mod error;
-pub mod framing;
-pub mod head;
-pub mod limits;
+pub(crate) mod error;
+pub(crate) mod framing;
+pub(crate) mod framing_out;
+pub(crate) mod head;
+pub(crate) mod limits;
 pub mod mime;
+pub mod negotiate;
 pub mod range;
-pub mod response;
-pub mod target;
+pub(crate) mod response;
+pub(crate) mod target;
 
 pub use body::BodyDecoder;
 pub use chunked::{BodyEvent, ChunkedDecoder};
 pub use error::{BodyError, HeadError, TargetError};
 pub use framing::{analyze, BodyFraming, RequestInfo};
+pub use framing_out::{response_framing, ResponseContext, ResponseFraming};
 pub use head::{HeadParser, HeaderIndices, Method, RequestHead, Version};
 pub use limits::{ChunkedLimits, HeadLimits};
 pub use response::{error_json, json_escape_into, ResponseHead, StatusCode, CONTINUE_RESPONSE};

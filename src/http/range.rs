@@ -24,6 +24,7 @@
 #![forbid(unsafe_code)]
 
 use super::date::parse_http_date;
+use crate::syntax::trim_ows_str;
 
 /// Digits accepted in one position of a range-spec. More than `u64` holds
 /// (20 digits) so that a huge `last-pos` is clamped to the file's end as RFC
@@ -136,7 +137,7 @@ pub fn decide(
 /// assert!(!if_range_holds("Sun, 06 Nov 1994 08:49:38 GMT", v));
 /// ```
 pub fn if_range_holds(value: &str, validators: Validators<'_>) -> bool {
-    let value = value.trim();
+    let value = trim_ows_str(value);
     if value.starts_with("W/") {
         return false;
     }
@@ -157,14 +158,14 @@ pub fn if_range_holds(value: &str, validators: Validators<'_>) -> bool {
 /// assert_eq!(parse_range("bytes=0-1,4-5", 10), RangeDecision::Full);
 /// ```
 pub fn parse_range(value: &str, len: u64) -> RangeDecision {
-    let Some((unit, set)) = value.trim().split_once('=') else {
+    let Some((unit, set)) = trim_ows_str(value).split_once('=') else {
         return RangeDecision::Full;
     };
-    if !unit.trim().eq_ignore_ascii_case("bytes") {
+    if !trim_ows_str(unit).eq_ignore_ascii_case("bytes") {
         return RangeDecision::Full;
     }
     // RFC 9110 §5.6.1: a list may contain empty elements; they are skipped.
-    let mut specs = set.split(',').map(str::trim).filter(|s| !s.is_empty());
+    let mut specs = set.split(',').map(trim_ows_str).filter(|s| !s.is_empty());
     let (Some(spec), None) = (specs.next(), specs.next()) else {
         // No range at all, or several: the whole file.
         return RangeDecision::Full;

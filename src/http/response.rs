@@ -4,6 +4,8 @@
 //! buffer and writes it to the socket.
 #![forbid(unsafe_code)]
 
+use crate::syntax::is_token;
+
 /// An HTTP status code. Construct from the named constants, or wrap any
 /// three-digit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,6 +28,8 @@ impl StatusCode {
     pub const NOT_MODIFIED: StatusCode = StatusCode(304);
     /// 400 Bad Request.
     pub const BAD_REQUEST: StatusCode = StatusCode(400);
+    /// 401 Unauthorized (sent with `WWW-Authenticate`).
+    pub const UNAUTHORIZED: StatusCode = StatusCode(401);
     /// 403 Forbidden.
     pub const FORBIDDEN: StatusCode = StatusCode(403);
     /// 404 Not Found.
@@ -50,6 +54,10 @@ impl StatusCode {
     pub const RANGE_NOT_SATISFIABLE: StatusCode = StatusCode(416);
     /// 417 Expectation Failed.
     pub const EXPECTATION_FAILED: StatusCode = StatusCode(417);
+    /// 410 Gone (an expired or terminated resumable upload).
+    pub const GONE: StatusCode = StatusCode(410);
+    /// 429 Too Many Requests (sent with `Retry-After`).
+    pub const TOO_MANY_REQUESTS: StatusCode = StatusCode(429);
     /// 431 Request Header Fields Too Large.
     pub const REQUEST_HEADER_FIELDS_TOO_LARGE: StatusCode = StatusCode(431);
     /// 500 Internal Server Error.
@@ -68,6 +76,7 @@ impl StatusCode {
     pub fn reason(self) -> &'static str {
         match self.0 {
             100 => "Continue",
+            104 => "Upload Resumption Supported",
             200 => "OK",
             201 => "Created",
             204 => "No Content",
@@ -75,11 +84,13 @@ impl StatusCode {
             301 => "Moved Permanently",
             304 => "Not Modified",
             400 => "Bad Request",
+            401 => "Unauthorized",
             403 => "Forbidden",
             404 => "Not Found",
             405 => "Method Not Allowed",
             408 => "Request Timeout",
             409 => "Conflict",
+            410 => "Gone",
             411 => "Length Required",
             412 => "Precondition Failed",
             413 => "Content Too Large",
@@ -87,7 +98,10 @@ impl StatusCode {
             415 => "Unsupported Media Type",
             416 => "Range Not Satisfiable",
             417 => "Expectation Failed",
+            423 => "Locked",
+            429 => "Too Many Requests",
             431 => "Request Header Fields Too Large",
+            460 => "Checksum Mismatch",
             500 => "Internal Server Error",
             501 => "Not Implemented",
             503 => "Service Unavailable",
@@ -149,7 +163,7 @@ impl ResponseHead<'_> {
         out.extend_from_slice(self.status.reason().as_bytes());
         out.extend_from_slice(b"\r\n");
         for &(name, value) in self.headers {
-            let safe = is_token(name) && is_safe_value(value);
+            let safe = is_token(name.as_bytes()) && is_safe_value(value);
             debug_assert!(safe, "unsafe response header {name:?}: {value:?}");
             if safe {
                 push_field(out, name, value);
@@ -172,15 +186,6 @@ fn push_field(out: &mut Vec<u8>, name: &str, value: &str) {
     out.extend_from_slice(b": ");
     out.extend_from_slice(value.as_bytes());
     out.extend_from_slice(b"\r\n");
-}
-
-/// RFC 9110 §5.6.2 token characters.
-fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
-}
-
-fn is_token(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(is_tchar)
 }
 
 /// A value that cannot split or end the header line it is written into.

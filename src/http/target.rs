@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 use super::error::TargetError;
+use crate::syntax::hex_value;
 
 /// A decoded request path.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -160,15 +161,6 @@ fn percent_decode_into(out: &mut Vec<u8>, raw: &[u8]) -> Result<(), TargetError>
     }
     out.extend_from_slice(rest);
     Ok(())
-}
-
-fn hex_value(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! RFC 2046 §5.1.1, and turned into the delimiter the scanner searches for.
 
 use super::error::MultipartError;
-use super::part_head::trim_ows;
+use crate::syntax::{split_params, Escapes};
 
 /// RFC 2046 §5.1.1: a boundary is 1 to 70 characters. Longer → 400.
 pub const MAX_BOUNDARY_BYTES: usize = 70;
@@ -51,35 +51,6 @@ pub fn validate_boundary(boundary: &[u8]) -> Result<(), MultipartError> {
     }
 }
 
-/// One `;`-separated parameter value: a quoted-string (RFC 9110 §5.6.4,
-/// `\` escapes any char) or a token running to the next `;`.
-/// Returns the unquoted value and the rest of the input after it.
-fn param_value(s: &[u8]) -> Result<(Vec<u8>, &[u8]), MultipartError> {
-    if let Some(rest) = s.strip_prefix(b"\"") {
-        let mut value = Vec::new();
-        let mut i = 0;
-        while let Some(&b) = rest.get(i) {
-            match b {
-                b'"' => return Ok((value, rest.get(i + 1..).unwrap_or(&[]))),
-                b'\\' => {
-                    let escaped = rest.get(i + 1).ok_or(MultipartError::InvalidBoundary)?;
-                    value.push(*escaped);
-                    i += 2;
-                }
-                _ => {
-                    value.push(b);
-                    i += 1;
-                }
-            }
-        }
-        Err(MultipartError::InvalidBoundary)
-    } else {
-        let end = memchr::memchr(b';', s).unwrap_or(s.len());
-        let (value, rest) = s.split_at(end);
-        Ok((trim_ows(value).to_vec(), rest))
-    }
-}
-
 /// From a `Content-Type` header value such as
 /// `multipart/form-data; boundary=----abc` (type and parameter names are
 /// case-insensitive, the boundary may be a quoted-string), the boundary.
@@ -101,32 +72,22 @@ fn param_value(s: &[u8]) -> Result<(Vec<u8>, &[u8]), MultipartError> {
 /// );
 /// ```
 pub fn boundary_from_content_type(value: &[u8]) -> Result<Vec<u8>, MultipartError> {
-    let type_end = memchr::memchr(b';', value).unwrap_or(value.len());
-    let (media_type, mut params) = value.split_at(type_end);
-    if !trim_ows(media_type).eq_ignore_ascii_case(FORM_DATA) {
+    // A header field: RFC 9110 quoted-pair (`\` escapes any character).
+    let (media_type, params) = split_params(value, Escapes::QuotedPair);
+    if !media_type.eq_ignore_ascii_case(FORM_DATA) {
         return Err(MultipartError::UnsupportedMediaType);
     }
-    // Each iteration consumes at least the leading ';', so this terminates.
-    while let Some(rest) = params.strip_prefix(b";") {
-        let rest = trim_ows(rest);
-        let name_end = rest
-            .iter()
-            .position(|&b| b == b'=' || b == b';')
-            .unwrap_or(rest.len());
-        let (name, after_name) = rest.split_at(name_end);
-        let Some(after_eq) = after_name.strip_prefix(b"=") else {
-            // A parameter without a value: skip it.
-            params = after_name;
-            continue;
-        };
-        let (value, after_value) = param_value(trim_ows(after_eq))?;
-        if trim_ows(name).eq_ignore_ascii_case(b"boundary") {
-            validate_boundary(&value)?;
-            return Ok(value);
+    for param in params {
+        let param = param.map_err(|_| MultipartError::InvalidBoundary)?;
+        match param.value {
+            Some(value) if param.is("boundary") => {
+                let value = value.unescape();
+                validate_boundary(&value)?;
+                return Ok(value.into_owned());
+            }
+            // Other parameters, and parameters without a value, are skipped.
+            Some(_) | None => {}
         }
-        // Skip anything between a quoted value and the next ';'.
-        let next = memchr::memchr(b';', after_value).unwrap_or(after_value.len());
-        params = after_value.get(next..).unwrap_or(&[]);
     }
     Err(MultipartError::InvalidBoundary)
 }

@@ -51,12 +51,6 @@ pub enum MultipartError {
         /// `MultipartLimits::max_files`.
         limit: usize,
     },
-    /// A part without a filename (a plain form field) is longer than
-    /// `limit` bytes (413).
-    FieldTooLarge {
-        /// `MultipartLimits::max_field_bytes`.
-        limit: u64,
-    },
     /// The body ended before the close delimiter (400).
     Truncated,
 }
@@ -84,7 +78,6 @@ impl MultipartError {
             MultipartError::InvalidFilename => 400,
             MultipartError::TooManyParts { .. } => 413,
             MultipartError::TooManyFiles { .. } => 413,
-            MultipartError::FieldTooLarge { .. } => 413,
             MultipartError::Truncated => 400,
         }
     }
@@ -108,7 +101,6 @@ impl MultipartError {
             MultipartError::InvalidFilename => "invalid_filename",
             MultipartError::TooManyParts { .. } => "too_many_parts",
             MultipartError::TooManyFiles { .. } => "too_many_files",
-            MultipartError::FieldTooLarge { .. } => "field_too_large",
             MultipartError::Truncated => "multipart_truncated",
         }
     }
@@ -151,9 +143,6 @@ impl fmt::Display for MultipartError {
             MultipartError::TooManyFiles { limit } => {
                 write!(f, "the multipart body has more than {limit} files")
             }
-            MultipartError::FieldTooLarge { limit } => {
-                write!(f, "a multipart form field exceeds {limit} bytes")
-            }
             MultipartError::Truncated => {
                 f.write_str("the multipart body ended before its closing boundary")
             }
@@ -177,7 +166,6 @@ pub(crate) const ALL_ERRORS: &[MultipartError] = &[
     MultipartError::InvalidFilename,
     MultipartError::TooManyParts { limit: 1 },
     MultipartError::TooManyFiles { limit: 1 },
-    MultipartError::FieldTooLarge { limit: 1 },
     MultipartError::Truncated,
 ];
 

@@ -3,8 +3,10 @@
 /// Bounds on a multipart/form-data body. Every field is finite; the doc of
 /// each names the status code the server answers when it is exceeded.
 ///
-/// A file part's size is not limited here: the server knows its
-/// `max_file_size` and counts `Data` bytes itself.
+/// Part content is not limited here: a file's size is the server's
+/// business (it knows its `max_file_size` and counts `Data` bytes), and a
+/// plain form field is read and discarded as it streams, never stored, so
+/// however large it is it costs no memory.
 #[derive(Debug, Clone, Copy)]
 pub struct MultipartLimits {
     /// Bytes in one part's header block, including its terminating empty
@@ -18,9 +20,6 @@ pub struct MultipartLimits {
     pub max_files: usize,
     /// Bytes before the first delimiter (RFC 2046 preamble). Over it: 400.
     pub max_preamble_bytes: usize,
-    /// Bytes of content in one part without a filename (a plain field,
-    /// which the server reads and discards). Over it: 413.
-    pub max_field_bytes: u64,
 }
 
 impl MultipartLimits {
@@ -34,8 +33,6 @@ impl MultipartLimits {
     pub const DEFAULT_MAX_FILES: usize = 100;
     /// Default for [`MultipartLimits::max_preamble_bytes`]: 8 KiB.
     pub const DEFAULT_MAX_PREAMBLE_BYTES: usize = 8192;
-    /// Default for [`MultipartLimits::max_field_bytes`]: 1 MiB.
-    pub const DEFAULT_MAX_FIELD_BYTES: u64 = 1024 * 1024;
 }
 
 impl Default for MultipartLimits {
@@ -46,7 +43,6 @@ impl Default for MultipartLimits {
             max_parts: Self::DEFAULT_MAX_PARTS,
             max_files: Self::DEFAULT_MAX_FILES,
             max_preamble_bytes: Self::DEFAULT_MAX_PREAMBLE_BYTES,
-            max_field_bytes: Self::DEFAULT_MAX_FIELD_BYTES,
         }
     }
 }

@@ -10,17 +10,14 @@ use memchr::memmem::Finder;
 use super::boundary::{delimiter, validate_boundary};
 use super::error::MultipartError;
 use super::limits::MultipartLimits;
-use super::part_head::{part_head, PartHead};
+use super::part_head::{parse_part_head, PartHead};
 use crate::step::Step;
+use crate::syntax::is_ows;
 
 /// Spaces and tabs allowed between a delimiter and its CRLF (RFC 2046
 /// "transport-padding", which sets no bound). Over it: `MalformedDelimiter`
 /// (400). Real clients send none.
 pub const MAX_TRANSPORT_PADDING_BYTES: usize = 256;
-
-/// Header slots kept on the stack; a larger `max_part_headers` limit makes
-/// the parser allocate the slots once per part instead.
-const STACK_HEADER_SLOTS: usize = 32;
 
 /// What the parser found; at most one per [`MultipartParser::feed`] call.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,16 +32,6 @@ pub enum Event {
     /// The close delimiter was consumed. Everything after it (the epilogue)
     /// is consumed and ignored by later calls.
     End,
-}
-
-/// What the current part is, for limit accounting.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum PartKind {
-    /// Has a filename: its size is the server's business (`max_file_size`).
-    File,
-    /// A plain field; `bytes` of content seen so far
-    /// (`bytes <= max_field_bytes`).
-    Field { bytes: u64 },
 }
 
 /// The phases of a multipart body, in order.
@@ -64,8 +51,11 @@ enum State {
     Headers { scanned: usize },
     /// Inside a part's content. `at_start`: nothing of it consumed yet, so
     /// the header block's final CRLF may double as the delimiter's CRLF
-    /// (RFC 2046: a body part may have headers and no body).
-    Data { kind: PartKind, at_start: bool },
+    /// (RFC 2046: a body part may have headers and no body). The content of
+    /// a file and of a plain field are scanned alike and never limited
+    /// here: a file's size is the server's business (`max_file_size`), and
+    /// a field is discarded as it streams, so its size costs nothing.
+    Data { at_start: bool },
     /// The close delimiter was seen; everything else is ignored.
     Epilogue,
     /// An error was returned; every later call returns it again.
@@ -86,7 +76,7 @@ enum State {
 ///
 /// A caller buffer that can hold [`MultipartParser::max_pending_bytes`]
 /// unconsumed bytes plus at least one new byte always makes progress.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct MultipartParser {
     limits: MultipartLimits,
     /// `\r\n--` + boundary. `delimiter[2..]` is the dash-boundary.
@@ -129,7 +119,7 @@ impl MultipartParser {
             State::Preamble { skipped } => self.on_preamble(input, skipped),
             State::AfterDelimiter { padding } => self.on_after_delimiter(input, padding),
             State::Headers { scanned } => self.on_headers(input, scanned),
-            State::Data { kind, at_start } => self.on_data(input, kind, at_start),
+            State::Data { at_start } => self.on_data(input, at_start),
             State::Epilogue => Ok(Step::consumed(input.len())),
             State::Failed(e) => Err(e),
         };
@@ -245,10 +235,7 @@ impl MultipartParser {
         input: &[u8],
         padding: usize,
     ) -> Result<Step<Event>, MultipartError> {
-        let pad = input
-            .iter()
-            .take_while(|&&b| b == b' ' || b == b'\t')
-            .count();
+        let pad = input.iter().take_while(|&&b| is_ows(b)).count();
         if pad > 0 {
             let padding = padding.saturating_add(pad);
             if padding > MAX_TRANSPORT_PADDING_BYTES {
@@ -299,14 +286,7 @@ impl MultipartParser {
             return Err(MultipartError::PartHeadersTooLarge { limit });
         }
         let block = input.get(..end).unwrap_or(&[]);
-        let max_headers = self.limits.max_part_headers;
-        let (len, head) = if max_headers <= STACK_HEADER_SLOTS {
-            let mut slots = [httparse::EMPTY_HEADER; STACK_HEADER_SLOTS];
-            parse_block(block, &mut slots[..max_headers], max_headers)?
-        } else {
-            let mut slots = vec![httparse::EMPTY_HEADER; max_headers];
-            parse_block(block, &mut slots, max_headers)?
-        };
+        let head = parse_part_head(block, self.limits.max_part_headers)?;
 
         let parts = self.parts.saturating_add(1);
         if parts > self.limits.max_parts {
@@ -314,7 +294,7 @@ impl MultipartParser {
                 limit: self.limits.max_parts,
             });
         }
-        let kind = if head.filename.is_some() {
+        if head.filename.is_some() {
             let files = self.files.saturating_add(1);
             if files > self.limits.max_files {
                 return Err(MultipartError::TooManyFiles {
@@ -322,24 +302,13 @@ impl MultipartParser {
                 });
             }
             self.files = files;
-            PartKind::File
-        } else {
-            PartKind::Field { bytes: 0 }
-        };
+        }
         self.parts = parts;
-        self.state = State::Data {
-            kind,
-            at_start: true,
-        };
-        Ok(Step::event(len, Event::PartStart(head)))
+        self.state = State::Data { at_start: true };
+        Ok(Step::event(end, Event::PartStart(head)))
     }
 
-    fn on_data(
-        &mut self,
-        input: &[u8],
-        kind: PartKind,
-        at_start: bool,
-    ) -> Result<Step<Event>, MultipartError> {
+    fn on_data(&mut self, input: &[u8], at_start: bool) -> Result<Step<Event>, MultipartError> {
         if at_start {
             match self.starts_with_dash_boundary(input) {
                 None => return Ok(Step::need_more()),
@@ -352,52 +321,16 @@ impl MultipartParser {
             Some(at) => at,
             None => input.len() - self.partial_delimiter_len(input),
         };
+        self.state = State::Data { at_start: false };
         if data_len == 0 {
             // Only a partial delimiter is left: keep it in the caller's buffer.
-            self.state = State::Data {
-                kind,
-                at_start: false,
-            };
             return Ok(Step::need_more());
         }
-        let kind = match kind {
-            PartKind::File => PartKind::File,
-            PartKind::Field { bytes } => {
-                let limit = self.limits.max_field_bytes;
-                let bytes = u64::try_from(data_len)
-                    .ok()
-                    .and_then(|n| bytes.checked_add(n))
-                    .filter(|&total| total <= limit)
-                    .ok_or(MultipartError::FieldTooLarge { limit })?;
-                PartKind::Field { bytes }
-            }
-        };
-        self.state = State::Data {
-            kind,
-            at_start: false,
-        };
         Ok(Step::event(data_len, Event::Data(0..data_len)))
     }
 
     fn part_end(&mut self, delimiter_len: usize) -> Step<Event> {
         self.state = State::AfterDelimiter { padding: 0 };
         Step::event(delimiter_len, Event::PartEnd)
-    }
-}
-
-/// Runs httparse over a complete header block (`block` ends with its empty
-/// line) and builds the part head. Returns the bytes httparse consumed.
-fn parse_block<'b>(
-    block: &'b [u8],
-    slots: &mut [httparse::Header<'b>],
-    max_headers: usize,
-) -> Result<(usize, PartHead), MultipartError> {
-    match httparse::parse_headers(block, slots) {
-        Ok(httparse::Status::Complete((len, headers))) => Ok((len, part_head(headers)?)),
-        Ok(httparse::Status::Partial) => Err(MultipartError::MalformedPartHeaders),
-        Err(httparse::Error::TooManyHeaders) => {
-            Err(MultipartError::TooManyPartHeaders { limit: max_headers })
-        }
-        Err(_) => Err(MultipartError::MalformedPartHeaders),
     }
 }

@@ -7,8 +7,8 @@
 use proptest::prelude::*;
 
 use super::error::ALL_ERRORS;
-use super::fuzzing::{drive_all, fuzz_multipart, OwnedEvent};
 use super::*;
+use crate::fuzzing::multipart::{drive_all, fuzz_multipart, OwnedEvent, FUZZ_BOUNDARY};
 use crate::step::Step;
 
 const B: &str = "b0undary";
@@ -154,12 +154,25 @@ fn vectors() -> Vec<Vector> {
             Ok(vec![file("名前", "日本語 🦀.pdf"), data(b"x"), PartEnd, End])),
         vector!("empty filename is a field", format!("--{B}\r\n{}\r\n--{B}--", cdf("f", "")),
             Ok(vec![field("f"), PartEnd, End])),
-        vector!("field at exactly max_field_bytes", limits = with(&|l| l.max_field_bytes = 4),
-            format!("--{B}\r\n{}1234\r\n--{B}--", cd("a")),
-            Ok(vec![field("a"), data(b"1234"), PartEnd, End])),
-        vector!("file over max_field_bytes is fine", limits = with(&|l| l.max_field_bytes = 4),
-            format!("--{B}\r\n{}12345\r\n--{B}--", cdf("f", "a")),
-            Ok(vec![file("f", "a"), data(b"12345"), PartEnd, End])),
+        vector!("a large field is read, whatever its size", format!("--{B}\r\n{}{}\r\n--{B}--", cd("a"), "v".repeat(2000)),
+            Ok(vec![field("a"), data("v".repeat(2000).as_bytes()), PartEnd, End])),
+        vector!("a large empty-filename field too", format!("--{B}\r\n{}{}\r\n--{B}--", cdf("f", ""), "w".repeat(1500)),
+            Ok(vec![field("f"), data("w".repeat(1500).as_bytes()), PartEnd, End])),
+        vector!("raw controls in a filename are dropped",
+            format!("--{B}\r\n{}x\r\n--{B}--", cdf("f", "a\u{1}b\u{1f}c\u{7f}d\u{0}e\tf.txt")),
+            Ok(vec![file("f", "abcdef.txt"), data(b"x"), PartEnd, End])),
+        vector!("C1 controls in a UTF-8 filename are dropped",
+            format!("--{B}\r\n{}x\r\n--{B}--", cdf("f", "a\u{85}b\u{9f}.txt")),
+            Ok(vec![file("f", "ab.txt"), data(b"x"), PartEnd, End])),
+        vector!("a filename of controls only is a field",
+            format!("--{B}\r\n{}x\r\n--{B}--", cdf("f", "\u{1}\u{2}")),
+            Ok(vec![field("f"), data(b"x"), PartEnd, End])),
+        vector!("controls anywhere in Content-Disposition",
+            format!("--{B}\r\nContent-Disposition: form-\u{1}data;\u{2} na\u{3}me=\"n\"; file\u{7f}name=\"y\u{4}.txt\"\r\n\r\nx\r\n--{B}--"),
+            Ok(vec![file("n", "y.txt"), data(b"x"), PartEnd, End])),
+        vector!("controls in another header's value",
+            format!("--{B}\r\nX-A: \u{0}\u{1b}\r\nContent-Type: text/plain\u{1}\r\n{}x\r\n--{B}--", cd("a")),
+            Ok(vec![head(Some("a"), None, Some("text/plain\u{1}")), data(b"x"), PartEnd, End])),
         vector!("preamble at exactly max_preamble_bytes", limits = with(&|l| l.max_preamble_bytes = 8),
             format!("12345678\r\n--{B}--"), Ok(vec![End])),
         vector!("header block at exactly max_part_header_bytes",
@@ -218,10 +231,18 @@ fn vectors() -> Vec<Vector> {
         vector!("one file too many", limits = with(&|l| l.max_files = 1),
             format!("--{B}\r\n{}\r\n--{B}\r\n{}\r\n--{B}\r\n{}\r\n--{B}--", cdf("f", "x"), cd("a"), cdf("g", "y")),
             Err(TooManyFiles { limit: 1 })),
-        vector!("field one byte over", limits = with(&|l| l.max_field_bytes = 4),
-            format!("--{B}\r\n{}12345\r\n--{B}--", cd("a")), Err(FieldTooLarge { limit: 4 })),
-        vector!("empty-filename field over the limit", limits = with(&|l| l.max_field_bytes = 4),
-            format!("--{B}\r\n{}12345\r\n--{B}--", cdf("f", "")), Err(FieldTooLarge { limit: 4 })),
+        vector!("bare LF between part header lines", format!("--{B}\r\nX-A: 1\n{}x\r\n--{B}--", cd("a")),
+            Err(MalformedPartHeaders)),
+        vector!("bare CR in a part header value", format!("--{B}\r\nX-A: 1\r2\r\n{}x\r\n--{B}--", cd("a")),
+            Err(MalformedPartHeaders)),
+        vector!("raw LF inside a quoted filename", format!("--{B}\r\n{}x\r\n--{B}--", cdf("f", "a\nb.txt")),
+            Err(MalformedPartHeaders)),
+        vector!("NUL in a part header name", format!("--{B}\r\nX-\u{0}A: 1\r\n{}x\r\n--{B}--", cd("a")),
+            Err(MalformedPartHeaders)),
+        vector!("whitespace before a part header colon", format!("--{B}\r\nX-A : 1\r\n{}x\r\n--{B}--", cd("a")),
+            Err(MalformedPartHeaders)),
+        vector!("obs-fold in part headers", format!("--{B}\r\nX-A: 1\r\n 2\r\n{}x\r\n--{B}--", cd("a")),
+            Err(MalformedPartHeaders)),
     ]
 }
 
@@ -436,7 +457,7 @@ fn new_rejects_invalid_boundaries() {
 
 #[test]
 fn fuzz_entry_point_on_seeds() {
-    let b = std::str::from_utf8(fuzzing::FUZZ_BOUNDARY).unwrap();
+    let b = std::str::from_utf8(FUZZ_BOUNDARY).unwrap();
     let seeds = [
         String::new(),
         format!("--{b}--"),

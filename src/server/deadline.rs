@@ -7,14 +7,13 @@
 //! operation, getting the buffer back. No operation is ever abandoned.
 
 use std::future::Future;
-use std::os::fd::AsRawFd;
 use std::pin::pin;
 
 use tokio::time::Instant;
 use tokio_uring::net::TcpStream;
 
 use super::lifecycle::Lifecycle;
-use crate::storage::sys;
+use crate::sys;
 
 /// Why a socket operation was cut short.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,7 +74,7 @@ pub async fn bounded<F: Future>(
         Direction::Read => libc::SHUT_RD,
         Direction::Write => libc::SHUT_RDWR,
     };
-    sys::shutdown_socket(stream.as_raw_fd(), how);
+    sys::socket::shutdown(sys::fd_of(stream), how);
     let output = op.await;
     Err((why, output))
 }

@@ -4,34 +4,42 @@
 //!
 //! Thread-per-core: each worker is a tokio-uring runtime with its own
 //! SO_REUSEPORT listener and registered buffer pool, and shares nothing with
-//! the others but the configuration and a connection counter. The main
-//! thread only starts the workers, waits for SIGINT/SIGTERM, and joins them.
+//! the others but the configuration and the connection slots
+//! (`slots`). The main thread only starts the workers, waits for
+//! SIGINT/SIGTERM, and joins them.
+//!
+//! Map: `worker` accepts; `connection` is one connection's state
+//! machine — its socket (`connection::transport`), the request/response
+//! interface routes get (`connection::exchange`), the upload byte path
+//! (`connection::receive`) and file bodies out (`connection::send`);
+//! `routes` decide per method; `listing` reads and renders
+//! directories.
 
-pub mod access_log;
-pub mod body;
-pub mod conn;
-pub mod deadline;
-pub mod error;
-pub mod lifecycle;
-pub mod page;
-pub mod request;
-pub mod routes;
-pub mod sendfile;
-pub mod small_body;
-pub mod worker;
-pub mod write_queue;
+mod access_log;
+mod connection;
+mod deadline;
+mod error;
+mod lifecycle;
+mod listing;
+mod request;
+mod routes;
+mod slots;
+mod worker;
+mod worker_state;
 
 use std::fmt;
 use std::io::{self, Write};
 use std::net::{SocketAddr, TcpListener};
-use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 
 use socket2::{Domain, Protocol, Socket, Type};
 
+use crate::auth::{Authenticator, Policy};
 use crate::config::Config;
 use crate::storage::pool::{check_memlock, pinned_bytes, PoolSetupError};
-use crate::storage::{sys, Root};
+use crate::storage::Root;
+use crate::sys;
+use slots::ConnectionSlots;
 
 /// io_uring submission queue entries per worker.
 const RING_ENTRIES: u32 = 1024;
@@ -71,6 +79,15 @@ impl fmt::Display for StartError {
 }
 
 impl std::error::Error for StartError {}
+
+/// Lets the worker's other tasks run. An io_uring no-op rather than
+/// `yield_now`: the task then waits until the worker has parked, which is
+/// when tokio-uring submits the operations the other connections queued.
+pub(crate) async fn yield_to_worker() {
+    if tokio_uring::no_op().await.is_err() {
+        tokio::task::yield_now().await;
+    }
+}
 
 /// Creates the io_uring runtime of one thread, or says io_uring is missing.
 fn new_runtime() -> Result<tokio_uring::Runtime, StartError> {
@@ -115,22 +132,83 @@ pub fn run(config: Config) -> Result<(), StartError> {
         config.buffer_size_bytes as u64,
     );
     check_memlock(pool_bytes).map_err(StartError::Buffers)?;
-    let open_files = sys::raise_nofile_limit().map_err(StartError::Os)?;
+    let open_files = sys::process::raise_nofile_limit().map_err(StartError::Os)?;
     let root = Arc::new(Root::open(&config.root).map_err(StartError::Root)?);
     let (bound, listeners) = bind_listeners(&config)?;
-    sys::block_termination_signals().map_err(StartError::Os)?;
+    sys::process::block_handled_signals().map_err(StartError::Os)?;
 
     let config = Arc::new(config);
-    let global_connections = Arc::new(AtomicUsize::new(0));
+    let policy = Arc::new(Policy::for_config(&config));
+    let auth = Authenticator::new(&config.access).map_err(StartError::Os)?;
+    if config.access.anonymous_may_upload() && !config.read_only && !config.bind.is_loopback() {
+        tracing::warn!(
+            "listening on {} with uploads open to anyone who can reach it; \
+             restrict them with --user and --allow (see README, Access control)",
+            config.bind
+        );
+    }
+    let tls = match &config.tls {
+        Some(files) => Some(Arc::new(
+            crate::tls::TlsAcceptorConfig::load(files.clone())
+                .map_err(|e| StartError::Os(io::Error::other(e.to_string())))?,
+        )),
+        None => None,
+    };
+    let ktls = if tls.is_some() {
+        let support = crate::tls::probe_ktls();
+        tracing::info!("TLS: {}", support.describe());
+        support
+    } else {
+        crate::tls::KtlsSupport::none("plain HTTP")
+    };
+    let metrics = crate::metrics::Registry::new();
+    if let Some(addr) = config.metrics {
+        crate::metrics::serve(addr, metrics.clone()).map_err(|e| StartError::Bind(addr, e))?;
+    }
+    // Resumable uploads: what the staging area holds counts against the
+    // limits (and in the metrics) from the first request on.
+    let staging = Arc::new(crate::storage::staging::Staging::new(
+        root.clone(),
+        metrics.clone(),
+    ));
+    match routes::resumable::sweep::initial_usage(&staging) {
+        Ok(usage) => staging.set_usage(usage),
+        Err(err) => tracing::warn!("resumable uploads: cannot read the staging area: {err}"),
+    }
+    let budget = slots::FdBudget::new(
+        usize::try_from(open_files).unwrap_or(usize::MAX),
+        config.max_connections,
+    );
+    if budget.connections < config.max_connections {
+        tracing::warn!(
+            "the open-file limit ({open_files}) allows {} connections, not --max-connections {}: \
+             raise `ulimit -n` (LimitNOFILE=)",
+            budget.connections,
+            config.max_connections
+        );
+    }
+    let slots = Arc::new(ConnectionSlots::new(
+        budget.connections,
+        budget.upload_files,
+        config.max_connections_per_ip,
+        config.workers,
+    ));
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     let mut threads = Vec::with_capacity(listeners.len());
     for (index, listener) in listeners.into_iter().enumerate() {
         let setup = worker::WorkerSetup {
+            index,
             config: config.clone(),
             root: root.clone(),
             listener,
-            global_connections: global_connections.clone(),
+            slots: slots.clone(),
+            policy: policy.clone(),
+            auth: auth.clone(),
+            metrics: metrics.clone(),
+            tls: tls.clone(),
+            ktls: ktls.clone(),
+            staging: staging.clone(),
             shutdown: shutdown_rx.clone(),
             ready: ready_tx.clone(),
         };
@@ -160,7 +238,8 @@ pub fn run(config: Config) -> Result<(), StartError> {
 
     {
         let mut stdout = io::stdout().lock();
-        let _ = writeln!(stdout, "listening on http://{bound}/");
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let _ = writeln!(stdout, "listening on {scheme}://{bound}/");
         let _ = stdout.flush();
     }
     tracing::info!(
@@ -168,12 +247,26 @@ pub fn run(config: Config) -> Result<(), StartError> {
         workers = config.workers,
         buffers = format!("{} x {} KiB per worker", config.buffers_per_worker, config.buffer_size_bytes / 1024),
         durable = config.durable,
-        "ringdrop serving; open-file limit {open_files} allows about {} connections (--max-connections {})",
-        open_files.saturating_sub(64),
-        config.max_connections
+        "ringdrop serving; open-file limit {open_files}: up to {} connections and {} files being uploaded at once",
+        budget.connections,
+        budget.upload_files
     );
 
-    let signal = sys::wait_for_termination_signal().map_err(StartError::Os)?;
+    let signal = loop {
+        match sys::process::wait_for_signal().map_err(StartError::Os)? {
+            libc::SIGHUP => match &tls {
+                Some(tls) => match tls.reload() {
+                    Ok(()) => tracing::info!("received SIGHUP: TLS certificate reloaded"),
+                    Err(err) => tracing::warn!(
+                        "received SIGHUP: the TLS certificate could not be reloaded ({err}); \
+                         keeping the one in use"
+                    ),
+                },
+                None => tracing::info!("received SIGHUP: nothing to reload"),
+            },
+            signal => break signal,
+        }
+    };
     tracing::info!(
         "received signal {signal}: no new connections; finishing requests in flight (up to {:?})",
         config.shutdown_timeout

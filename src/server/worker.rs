@@ -1,166 +1,94 @@
 //! One worker thread: a tokio-uring runtime with its own SO_REUSEPORT
-//! listener and its own registered buffer pool.
+//! listener, its own registered buffer pool, and the connections it
+//! accepted.
 
-use std::cell::{Cell, OnceCell};
-use std::io;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::cell::{Cell, OnceCell, RefCell};
+use std::net::SocketAddr;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use tokio::sync::{watch, Notify};
 use tokio::time::Instant;
-use tokio_uring::net::TcpListener;
+use tokio_uring::net::{TcpListener, TcpStream};
 
-use super::conn::Conn;
+use super::connection::Connection;
 use super::error::RequestError;
 use super::lifecycle::Lifecycle;
-use crate::config::{Config, DirectIo};
+use super::routes::Routes;
+use super::slots::{ConnectionSlots, IdleRegistry, Refusal};
+use super::worker_state::Worker;
+use crate::auth::{Authenticator, Policy};
+use crate::config::Config;
 use crate::http::{error_json, ResponseHead};
-use crate::storage::dirty_pages::DirtyPageGauge;
-use crate::storage::staged::WriteMode;
-use crate::storage::{sys, BufferPool, Root};
+use crate::metrics::{Counter, Gauge};
+use crate::storage::write_policy::WritePolicy;
+use crate::storage::{BufferPool, Root};
+use crate::sys;
 
 /// How long aborted connections get to clean up after the shutdown
 /// deadline before the worker stops waiting for them.
 const ABORT_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// The unit of `/proc/vmstat`'s page counters.
-const PAGE_BYTES: u64 = 4096;
+/// Failed accepts are logged at most this often.
+const ACCEPT_WARNING_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// What a worker's connections share.
-pub struct Worker {
-    /// The configuration.
-    pub config: Arc<Config>,
-    /// The served directory.
-    pub root: Arc<Root>,
-    /// This worker's registered buffers.
-    pub pool: BufferPool,
-    /// Shutdown phase.
-    pub lifecycle: Lifecycle,
-    /// Connections open on this worker.
-    open_connections: Cell<usize>,
-    /// Signalled when a connection closes.
-    connection_closed: Notify,
-    /// Connections open across all workers (for `--max-connections`).
-    global_connections: Arc<AtomicUsize>,
-    /// ROOT opened as a target directory, once, for uploads into ROOT itself.
-    root_dir: OnceCell<Rc<OwnedFd>>,
-    /// Whether small buffered file writes may run inline, and whether an
-    /// upload fits in the dirty-page headroom (see [`DirtyPageGauge`]).
-    pub dirty_pages: Rc<DirtyPageGauge>,
-    /// Declared bytes of the uploads on this worker that are being written
-    /// through the page cache because they fit in the headroom.
-    page_cache_claims_bytes: Cell<u64>,
+/// Counts a connection on its worker until dropped (however its task ends).
+struct OpenConnection(Rc<Worker>);
+
+impl OpenConnection {
+    fn new(worker: &Rc<Worker>) -> OpenConnection {
+        worker
+            .open_connections
+            .set(worker.open_connections.get() + 1);
+        worker.metrics.inc(Counter::ConnectionsAccepted);
+        worker.metrics.gauge_add(Gauge::ConnectionsOpen, 1);
+        OpenConnection(worker.clone())
+    }
 }
 
-/// How a new upload writes its file, and its claim on the dirty-page
-/// headroom while it goes through the page cache.
-pub struct UploadWrites {
-    /// How its files are written.
-    pub mode: WriteMode,
-    _headroom: Option<HeadroomClaim>,
-}
-
-/// Declared bytes of a page-cache upload, counted against the headroom
-/// until the upload ends (however it ends).
-struct HeadroomClaim {
-    worker: Rc<Worker>,
-    bytes: u64,
-}
-
-impl Drop for HeadroomClaim {
+impl Drop for OpenConnection {
     fn drop(&mut self) {
-        let claims = &self.worker.page_cache_claims_bytes;
-        claims.set(claims.get().saturating_sub(self.bytes));
-    }
-}
-
-impl Worker {
-    /// Uploads being received and other connections open on this worker,
-    /// besides the caller's own connection: a hint that a new upload will
-    /// not be the only stream writing to the disk.
-    pub fn other_activity(&self) -> usize {
-        self.pool.users() + self.open_connections.get().saturating_sub(1)
-    }
-
-    /// Decides whether a new upload of `declared_len` bytes (`None`: not
-    /// known, e.g. chunked) writes with `O_DIRECT`
-    /// ([`Config::direct_writes`]). With `--direct-io auto`, a `--no-sync`
-    /// upload goes through the page cache when its declared length, with
-    /// the page-cache uploads already claimed on this worker (counted once
-    /// per worker, as the other workers' claims are not known here), keeps
-    /// the system's dirty pages below the background writeback threshold:
-    /// it then goes at memory speed and never meets throttling. Anything
-    /// larger, or of unknown length, is written direct.
-    pub fn plan_upload_writes(self: &Rc<Self>, declared_len: Option<u64>) -> UploadWrites {
-        let config = &self.config;
-        let claim = match (config.direct_io, config.durable, declared_len) {
-            (DirectIo::Auto, false, Some(len)) => {
-                let claimed = self.page_cache_claims_bytes.get().saturating_add(len);
-                let pages = claimed
-                    .saturating_mul(config.workers as u64)
-                    .div_ceil(PAGE_BYTES);
-                self.dirty_pages
-                    .reading()
-                    .is_some_and(|counts| counts.room_below_background_threshold(pages))
-                    .then_some(len)
-            }
-            _ => None,
-        };
-        let direct = config.direct_writes(self.other_activity(), claim.is_some());
-        let headroom = claim.filter(|_| !direct).map(|bytes| {
-            let claims = &self.page_cache_claims_bytes;
-            claims.set(claims.get().saturating_add(bytes));
-            HeadroomClaim {
-                worker: self.clone(),
-                bytes,
-            }
-        });
-        UploadWrites {
-            mode: WriteMode {
-                direct,
-                eager_writeback: config.durable,
-                inline_gauge: config.inline_writes.then(|| self.dirty_pages.clone()),
-            },
-            _headroom: headroom,
-        }
-    }
-
-    /// Opens the directory `rel` beneath ROOT (see [`Root::open_dir`]) as a
-    /// target for uploads. ROOT itself is opened once per worker and shared:
-    /// it is the same directory for the life of the process, so opening it
-    /// again for every upload would only cost two syscalls.
-    pub fn open_target_dir(&self, rel: &str) -> io::Result<Rc<OwnedFd>> {
-        if !rel.is_empty() {
-            return self.root.open_dir(rel).map(Rc::new);
-        }
-        if let Some(dir) = self.root_dir.get() {
-            return Ok(dir.clone());
-        }
-        let dir = Rc::new(self.root.open_dir("")?);
-        Ok(self.root_dir.get_or_init(|| dir).clone())
+        let worker = &self.0;
+        worker.metrics.gauge_add(Gauge::ConnectionsOpen, -1);
+        worker
+            .open_connections
+            .set(worker.open_connections.get() - 1);
+        worker.connection_closed.notify_waiters();
     }
 }
 
 /// Everything a worker thread is started with.
-pub struct WorkerSetup {
+pub(crate) struct WorkerSetup {
+    /// Its number (0-based).
+    pub(crate) index: usize,
     /// The configuration.
-    pub config: Arc<Config>,
+    pub(crate) config: Arc<Config>,
     /// The served directory.
-    pub root: Arc<Root>,
+    pub(crate) root: Arc<Root>,
     /// This worker's listening socket (SO_REUSEPORT, already bound).
-    pub listener: std::net::TcpListener,
-    /// Connections open across all workers.
-    pub global_connections: Arc<AtomicUsize>,
+    pub(crate) listener: std::net::TcpListener,
+    /// The connection slots of the whole server.
+    pub(crate) slots: Arc<ConnectionSlots>,
+    /// The access policy.
+    pub(crate) policy: Arc<Policy>,
+    /// The credential checker.
+    pub(crate) auth: Authenticator,
+    /// Where this worker registers its metrics.
+    pub(crate) metrics: Arc<crate::metrics::Registry>,
+    /// HTTPS configuration, if any.
+    pub(crate) tls: Option<Arc<crate::tls::TlsAcceptorConfig>>,
+    /// kTLS support detected at start.
+    pub(crate) ktls: crate::tls::KtlsSupport,
+    /// The resumable uploads' staging area.
+    pub(crate) staging: Arc<crate::storage::staging::Staging>,
     /// Becomes true on SIGINT/SIGTERM.
-    pub shutdown: watch::Receiver<bool>,
+    pub(crate) shutdown: watch::Receiver<bool>,
     /// Reports start-up success or failure to the main thread.
-    pub ready: std::sync::mpsc::Sender<Result<(), super::StartError>>,
+    pub(crate) ready: std::sync::mpsc::Sender<Result<(), super::StartError>>,
 }
 
 /// Runs a worker until shutdown completes.
-pub fn run(setup: WorkerSetup, runtime: tokio_uring::Runtime) {
+pub(crate) fn run(setup: WorkerSetup, runtime: tokio_uring::Runtime) {
     runtime.block_on(async move {
         let pool = match BufferPool::register(
             setup.config.buffers_per_worker,
@@ -172,23 +100,58 @@ pub fn run(setup: WorkerSetup, runtime: tokio_uring::Runtime) {
                 return;
             }
         };
+        let metrics = setup.metrics.register_worker();
+        metrics.gauge_set(Gauge::Buffers, setup.config.buffers_per_worker as i64);
         let worker = Rc::new(Worker {
+            metrics,
+            tls: setup.tls,
+            ktls: setup.ktls,
+            writes: WritePolicy::new(&setup.config),
             config: setup.config,
             root: setup.root,
             pool,
             lifecycle: Lifecycle::default(),
+            idle: IdleRegistry::new(setup.slots.clone(), setup.index),
+            slots: setup.slots.clone(),
+            policy: setup.policy,
+            auth: setup.auth,
             open_connections: Cell::new(0),
             connection_closed: Notify::new(),
-            global_connections: setup.global_connections,
             root_dir: OnceCell::new(),
-            dirty_pages: Rc::new(DirtyPageGauge::new()),
-            page_cache_claims_bytes: Cell::new(0),
+            staging: setup.staging,
+            check_scratch: RefCell::default(),
         });
         let listener = TcpListener::from_std(setup.listener);
         let _ = setup.ready.send(Ok(()));
-        accept_loop(&worker, &listener, setup.shutdown).await;
+        if setup.index == 0 && !worker.config.read_only {
+            // One sweeper for the process: expired resumable uploads,
+            // commits a crash interrupted, the staging usage.
+            super::routes::resumable::sweep::spawn(worker.clone(), setup.shutdown.clone());
+        }
+        let evictor = {
+            let worker = worker.clone();
+            let slots = setup.slots.clone();
+            let mut shutdown = setup.shutdown.clone();
+            tokio_uring::spawn(async move {
+                let stop = async move {
+                    let _ = shutdown.wait_for(|down| *down).await;
+                };
+                slots
+                    .serve_evictions(setup.index, &worker.idle, &worker.metrics, stop)
+                    .await;
+            })
+        };
+        accept_loop(
+            &worker,
+            &listener,
+            &setup.slots,
+            setup.index,
+            setup.shutdown,
+        )
+        .await;
         // New connections are refused from here on.
         drop(listener);
+        let _ = evictor.await;
         drain(&worker).await;
     });
 }
@@ -196,8 +159,11 @@ pub fn run(setup: WorkerSetup, runtime: tokio_uring::Runtime) {
 async fn accept_loop(
     worker: &Rc<Worker>,
     listener: &TcpListener,
+    slots: &Arc<ConnectionSlots>,
+    index: usize,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    let mut last_accept_warning: Option<Instant> = None;
     loop {
         if *shutdown.borrow() {
             break;
@@ -209,7 +175,7 @@ async fn accept_loop(
             _ = shutdown.changed() => {
                 // Wake the pending accept (the kernel holds the socket while
                 // it is in flight), then let it finish.
-                sys::shutdown_socket(listener.as_raw_fd(), libc::SHUT_RD);
+                sys::socket::shutdown(sys::fd_of(listener), libc::SHUT_RD);
                 if let Ok((stream, _)) = accept.await {
                     drop(stream);
                 }
@@ -219,37 +185,47 @@ async fn accept_loop(
         let (stream, peer) = match accepted {
             Ok(pair) => pair,
             Err(err) => {
-                // EMFILE and friends: log, pause briefly, go on. Never spin.
-                tracing::warn!("accept failed: {err}");
+                // EMFILE and friends: log (at most once a second), pause
+                // briefly, go on. Never spin.
+                let now = Instant::now();
+                if last_accept_warning
+                    .map_or(true, |at| now.duration_since(at) >= ACCEPT_WARNING_INTERVAL)
+                {
+                    tracing::warn!("accept failed: {err}");
+                    last_accept_warning = Some(now);
+                }
                 tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                 continue;
             }
         };
         let _ = stream.set_nodelay(true);
-        let global = worker.global_connections.fetch_add(1, Ordering::AcqRel) + 1;
-        if global > worker.config.max_connections {
-            worker.global_connections.fetch_sub(1, Ordering::AcqRel);
-            tokio_uring::spawn(refuse(stream));
-            continue;
-        }
-        worker
-            .open_connections
-            .set(worker.open_connections.get() + 1);
-        let w = worker.clone();
+        let slot = match slots.admit(index, &worker.idle, &worker.metrics, peer.ip()) {
+            Ok(slot) => slot,
+            Err(why) => {
+                worker.metrics.inc(Counter::ConnectionsRefused);
+                tokio_uring::spawn(refuse(stream, peer, why));
+                continue;
+            }
+        };
+        let open = OpenConnection::new(worker);
+        let worker = worker.clone();
         tokio_uring::spawn(async move {
-            let conn = Conn::new(w.clone(), stream, peer);
-            conn.serve().await;
-            w.global_connections.fetch_sub(1, Ordering::AcqRel);
-            w.open_connections.set(w.open_connections.get() - 1);
-            w.connection_closed.notify_waiters();
+            let _open = open;
+            Connection::new(Routes, worker, stream, peer, slot)
+                .serve()
+                .await;
         });
     }
 }
 
-/// Answers a connection over `--max-connections` with 503 and closes it.
-async fn refuse(stream: tokio_uring::net::TcpStream) {
-    let err = RequestError::TooManyConnections;
-    let body = error_json(err.kind(), &err.to_string());
+/// Answers a connection over the limits with 503 and closes it.
+async fn refuse(stream: TcpStream, peer: SocketAddr, why: Refusal) {
+    let err = match why {
+        Refusal::Full => RequestError::TooManyConnections,
+        Refusal::PeerFull => RequestError::TooManyPeerConnections,
+    };
+    tracing::info!(target: "ringdrop::access", "- - 503 peer={peer} error={}: {err}", err.kind());
+    let body = error_json(err.kind(), &err.public_message());
     let mut out = Vec::with_capacity(256);
     ResponseHead {
         status: err.status(),
@@ -261,7 +237,7 @@ async fn refuse(stream: tokio_uring::net::TcpStream) {
     out.extend_from_slice(body.as_bytes());
     let write = stream.write_all(out);
     let _ = tokio::time::timeout(std::time::Duration::from_secs(1), write).await;
-    sys::shutdown_socket(stream.as_raw_fd(), libc::SHUT_RDWR);
+    sys::socket::shutdown(sys::fd_of(&stream), libc::SHUT_RDWR);
 }
 
 /// Waits for in-flight requests up to the shutdown deadline, then aborts

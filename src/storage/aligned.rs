@@ -49,16 +49,6 @@ impl AlignedBuf {
         Layout::from_size_align(len, BLOCK_ALIGN_BYTES)
             .expect("buffer sizes are bounded by the command line (at most 1 GiB)")
     }
-
-    /// Length in bytes (a multiple of [`BLOCK_ALIGN_BYTES`]).
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    /// Never true: a buffer holds at least one block.
-    pub fn is_empty(&self) -> bool {
-        false
-    }
 }
 
 impl Drop for AlignedBuf {
@@ -107,11 +97,11 @@ mod tests {
         for asked in [1, 4095, 4096, 65_536, 100_000] {
             let buf = AlignedBuf::zeroed(asked);
             assert_eq!(buf.stable_ptr() as usize % BLOCK_ALIGN_BYTES, 0);
-            assert_eq!(buf.len() % BLOCK_ALIGN_BYTES, 0);
-            assert!(buf.len() >= asked && buf.len() < asked + BLOCK_ALIGN_BYTES);
-            assert_eq!(buf.bytes_init(), buf.len());
+            assert_eq!(buf.bytes_total() % BLOCK_ALIGN_BYTES, 0);
+            assert!(buf.bytes_total() >= asked && buf.bytes_total() < asked + BLOCK_ALIGN_BYTES);
+            assert_eq!(buf.bytes_init(), buf.bytes_total());
             // SAFETY: the buffer owns `len` initialised bytes at `stable_ptr`.
-            let bytes = unsafe { std::slice::from_raw_parts(buf.stable_ptr(), buf.len()) };
+            let bytes = unsafe { std::slice::from_raw_parts(buf.stable_ptr(), buf.bytes_total()) };
             assert!(bytes.iter().all(|&b| b == 0));
         }
     }

@@ -18,13 +18,13 @@
 //! The same reading tells `--direct-io auto` whether a `--no-sync` upload
 //! of a declared length fits below the background threshold (then it goes
 //! through the page cache at memory speed; otherwise direct, at the disk's
-//! speed and a third of the CPU).
+//! speed and without the copy into the page cache).
 
 use std::cell::Cell;
 use std::time::{Duration, Instant};
 
-/// How old a reading may be. Dirty pages build up at the disk's and the
-/// writers' pace; 20 ms at several GB/s is still far from the margin.
+/// How old a reading may be: short next to the time it takes writers to
+/// fill the margin between half the background threshold and throttling.
 pub const SAMPLE_INTERVAL: Duration = Duration::from_millis(20);
 
 /// The counters of `/proc/vmstat` the decision needs (in pages).

@@ -1,6 +1,6 @@
 //! The thin io_uring layer for files: the registered buffer pool, paths
-//! resolved beneath ROOT by the kernel, and staged files that appear under
-//! their name only when complete.
+//! resolved beneath ROOT by the kernel, staged files that appear under
+//! their name only when complete, and the resumable uploads' staging area.
 //!
 //! Nothing here makes a protocol decision; `server` asks, `storage` does.
 
@@ -9,7 +9,10 @@ pub mod dirty_pages;
 pub mod pool;
 pub mod root;
 pub mod staged;
-pub mod sys;
+pub mod staging;
+pub mod write_policy;
+pub mod write_queue;
+pub mod xattr;
 
 pub use pool::BufferPool;
 pub use root::Root;

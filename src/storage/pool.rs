@@ -76,10 +76,10 @@ pub fn pinned_bytes(count: u64, buffer_size_bytes: u64) -> u64 {
 /// buffers fit under RLIMIT_MEMLOCK (raised to its hard limit first). With
 /// CAP_IPC_LOCK the kernel does not charge them, so anything fits.
 pub fn check_memlock(needed_bytes: u64) -> Result<(), PoolSetupError> {
-    if super::sys::has_cap_ipc_lock() {
+    if crate::sys::process::has_cap_ipc_lock() {
         return Ok(());
     }
-    match super::sys::memlock_limit() {
+    match crate::sys::process::memlock_limit() {
         Ok(Some(limit)) if limit < needed_bytes => Err(PoolSetupError {
             needed_bytes,
             memlock_limit_bytes: Some(limit),
@@ -99,10 +99,10 @@ pub fn buffers_that_fit(
     preferred: usize,
     minimum: usize,
 ) -> usize {
-    if super::sys::has_cap_ipc_lock() {
+    if crate::sys::process::has_cap_ipc_lock() {
         return preferred;
     }
-    match super::sys::memlock_limit() {
+    match crate::sys::process::memlock_limit() {
         Ok(Some(limit)) => {
             let per_buffer = pinned_bytes(workers as u64, buffer_size_bytes as u64).max(1);
             let fit = usize::try_from(limit / per_buffer).unwrap_or(usize::MAX);
@@ -125,7 +125,7 @@ impl BufferPool {
         );
         pool.register().map_err(|source| PoolSetupError {
             needed_bytes: (count as u64).saturating_mul(buffer_size_bytes as u64),
-            memlock_limit_bytes: super::sys::memlock_limit().ok().flatten(),
+            memlock_limit_bytes: crate::sys::process::memlock_limit().ok().flatten(),
             source: Some(source),
         })?;
         Ok(BufferPool {
@@ -140,11 +140,6 @@ impl BufferPool {
     pub fn enter(&self) -> PoolUser<'_> {
         self.users.set(self.users.get() + 1);
         PoolUser { pool: self }
-    }
-
-    /// Uploads using the pool now.
-    pub fn users(&self) -> usize {
-        self.users.get()
     }
 
     /// How many buffers one user may hold if every current user held as

@@ -28,7 +28,7 @@
 use std::cell::Cell;
 use std::ffi::CString;
 use std::io;
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -37,7 +37,8 @@ use tokio_uring::buf::{BoundedBuf, IoBuf, Slice};
 
 use super::aligned::{round_up_to_block, BLOCK_ALIGN_BYTES};
 use super::dirty_pages::DirtyPageGauge;
-use super::sys;
+use crate::sys;
+use crate::sys::fs as sysfs;
 
 /// Mode bits of stored files (before the umask).
 const FILE_MODE: u32 = 0o644;
@@ -46,11 +47,21 @@ const FILE_MODE: u32 = 0o644;
 /// not pile up and a final fdatasync has little left to flush.
 const WRITEBACK_INTERVAL_BYTES: u64 = 8 << 20;
 
-/// Undeclared lengths are preallocated for direct writes in steps that
-/// double from this ...
-const MIN_PREALLOCATION_STEP_BYTES: u64 = 1 << 20;
-/// ... up to this.
+/// Direct writes go to blocks preallocated ahead of them, by a step that
+/// grows with the bytes written — at least this ...
+const MIN_PREALLOCATION_STEP_BYTES: u64 = 256 << 10;
+/// ... and at most this: disk space is taken as bytes arrive, never for a
+/// length a client merely declared.
 const MAX_PREALLOCATION_STEP_BYTES: u64 = 64 << 20;
+
+/// Names `a (1).txt` … `a (n).txt` tried in order before random suffixes:
+/// a directory full of `a (k).txt` cannot make one upload probe thousands
+/// of names.
+const SEQUENTIAL_NAME_ATTEMPTS: u32 = 64;
+
+/// Random ` (n)` suffixes tried after the sequential ones; then the upload
+/// gets 409.
+const RANDOM_NAME_ATTEMPTS: u32 = 16;
 
 /// Distinguishes hidden names made by this process.
 static HIDDEN_NAME_COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -94,7 +105,6 @@ pub struct StagedFile {
 /// stays with the `StagedFile`.
 pub struct FileWriter {
     file: tokio_uring::fs::File,
-    raw_fd: RawFd,
     /// Bytes written so far (the highest end offset).
     written_bytes: Cell<u64>,
     /// The file's length on disk: above `written_bytes` after a padded
@@ -104,6 +114,9 @@ pub struct FileWriter {
     /// Direct writes go to preallocated blocks (cleared where the
     /// filesystem cannot preallocate).
     preallocate: Cell<bool>,
+    /// The length the client declared, if any: preallocation never runs
+    /// past it.
+    expected_len: Cell<Option<u64>>,
     /// Writes go with `O_DIRECT`.
     direct: Cell<bool>,
     /// Offset up to which writeback has been started.
@@ -113,6 +126,9 @@ pub struct FileWriter {
     /// Page-cache writes run inline (`pwrite`) while this says the kernel
     /// will not throttle them.
     inline_gauge: Option<Rc<DirtyPageGauge>>,
+    /// A write failed: the bytes planned for the file are not all in it
+    /// (a resumed upload then keeps none of this request's bytes).
+    write_failed: Cell<bool>,
 }
 
 /// How a [`StagedFile`] is to be written.
@@ -133,13 +149,23 @@ pub struct WriteMode {
 
 fn hidden_name(suffix: &str) -> io::Result<CString> {
     let n = HIDDEN_NAME_COUNTER.fetch_add(1, Ordering::Relaxed);
-    sys::c_path(&format!(".ringdrop-{}-{n}.{suffix}", std::process::id()))
+    sysfs::c_path(&format!(".ringdrop-{}-{n}.{suffix}", std::process::id()))
 }
 
 impl StagedFile {
     /// Creates an invisible file in `dir`, to be written as `mode` says.
     pub fn create(dir: Rc<OwnedFd>, mode: WriteMode) -> io::Result<StagedFile> {
-        let (fd, hidden_name) = match sys::open_tmpfile(dir.as_raw_fd(), FILE_MODE) {
+        // O_DIRECT from the start where it is wanted (and the filesystem
+        // takes it): the file is never seen without it.
+        let mut opened_direct = mode.direct;
+        let tmpfile = match sysfs::open_tmpfile(dir.as_fd(), FILE_MODE, mode.direct) {
+            Err(err) if mode.direct && err.raw_os_error() == Some(libc::EINVAL) => {
+                opened_direct = false;
+                sysfs::open_tmpfile(dir.as_fd(), FILE_MODE, false)
+            }
+            other => other,
+        };
+        let (fd, hidden_name) = match tmpfile {
             Ok(fd) => (fd, None),
             Err(err)
                 if matches!(
@@ -149,30 +175,38 @@ impl StagedFile {
             {
                 let name = hidden_name("part")?;
                 (
-                    sys::create_exclusive(dir.as_raw_fd(), &name, FILE_MODE)?,
+                    sysfs::create_exclusive(dir.as_fd(), &name, FILE_MODE)?,
                     Some(name),
                 )
             }
             Err(err) => return Err(err),
         };
-        let raw_fd = fd.as_raw_fd();
-        let direct = mode.direct && sys::set_direct_io(raw_fd, true).is_ok();
-        let file = tokio_uring::fs::File::from_std(std::fs::File::from(fd));
-        let writer = Rc::new(FileWriter {
-            file,
-            raw_fd,
-            written_bytes: Cell::new(0),
-            physical_bytes: Cell::new(0),
-            preallocate: Cell::new(direct),
-            direct: Cell::new(direct),
-            writeback_started_bytes: Cell::new(0),
-            eager_writeback: mode.eager_writeback,
-            inline_gauge: mode.inline_gauge,
-        });
+        opened_direct &= hidden_name.is_none();
         Ok(StagedFile {
-            writer,
+            writer: FileWriter::new(fd, 0, 0, mode, opened_direct),
             dir,
             hidden_name,
+        })
+    }
+
+    /// A staged file that continues `file`, a named file kept elsewhere
+    /// whose first `len` bytes are the upload so far (a resumable upload's
+    /// data file in the staging area): writes go on from there, and
+    /// [`commit`](Self::commit) / [`link`](Self::link) give the same inode
+    /// a name in `dir`, exactly as for a new file. Bytes past `len` (left
+    /// by a request that was not acknowledged) are cut before the file is
+    /// synced or named. Dropping it leaves `file` where it is.
+    pub fn resume(
+        dir: Rc<OwnedFd>,
+        file: OwnedFd,
+        len: u64,
+        mode: WriteMode,
+    ) -> io::Result<StagedFile> {
+        let on_disk = u64::try_from(sysfs::fstat(file.as_fd())?.st_size).unwrap_or(0);
+        Ok(StagedFile {
+            writer: FileWriter::new(file, len, on_disk.max(len), mode, false),
+            dir,
+            hidden_name: None,
         })
     }
 
@@ -181,23 +215,51 @@ impl StagedFile {
         &self.writer
     }
 
-    /// See [`FileWriter::wants_block_aligned_writes`].
-    pub fn wants_block_aligned_writes(&self) -> bool {
-        self.writer.wants_block_aligned_writes()
-    }
-
-    /// See [`FileWriter::reserve`].
-    pub fn reserve(&self, len: u64) -> io::Result<()> {
-        self.writer.reserve(len)
-    }
-
-    /// Bytes written so far.
-    pub fn written_bytes(&self) -> u64 {
-        self.writer.written_bytes.get()
+    /// Tells the file how long it will be (a declared Content-Length), so
+    /// preallocation never runs past it. Nothing is allocated now.
+    pub fn expect_len(&self, len: u64) {
+        self.writer.expected_len.set(Some(len));
     }
 }
 
 impl FileWriter {
+    /// The writer of `fd`, whose first `written` bytes are data and which
+    /// is `physical` bytes long on disk; `opened_direct`: `fd` already has
+    /// `O_DIRECT`.
+    fn new(
+        fd: OwnedFd,
+        written: u64,
+        physical: u64,
+        mode: WriteMode,
+        opened_direct: bool,
+    ) -> Rc<FileWriter> {
+        let direct =
+            mode.direct && (opened_direct || sysfs::set_direct_io(fd.as_fd(), true).is_ok());
+        let file = tokio_uring::fs::File::from_std(std::fs::File::from(fd));
+        Rc::new(FileWriter {
+            file,
+            written_bytes: Cell::new(written),
+            physical_bytes: Cell::new(physical),
+            preallocate: Cell::new(direct),
+            expected_len: Cell::new(None),
+            direct: Cell::new(direct),
+            writeback_started_bytes: Cell::new(written),
+            eager_writeback: mode.eager_writeback,
+            inline_gauge: mode.inline_gauge,
+            write_failed: Cell::new(false),
+        })
+    }
+
+    fn fd(&self) -> BorrowedFd<'_> {
+        sys::fd_of(&self.file)
+    }
+
+    /// Whether any write to the file failed (its error was reported to
+    /// whoever awaited it, or dropped when the upload had already ended).
+    pub fn failed(&self) -> bool {
+        self.write_failed.get()
+    }
+
     /// Whether writes should be whole blocks at block-aligned offsets and
     /// addresses (the file writes with `O_DIRECT`). A sink that can keep
     /// them so holds back a partial block until more data or the end comes.
@@ -217,8 +279,9 @@ impl FileWriter {
         let buf = if self.direct.get() {
             match self.write_direct(buf, offset).await {
                 DirectWrite::Done(res, buf) => {
-                    if res.is_ok() {
-                        self.note_written(offset, len);
+                    match res {
+                        Ok(()) => self.note_written(offset, len),
+                        Err(_) => self.write_failed.set(true),
                     }
                     return (res, buf);
                 }
@@ -237,14 +300,17 @@ impl FileWriter {
             buf
         };
         let (res, buf) = if self.inline_write_is_safe() {
-            let res = sys::pwrite_all(self.raw_fd, &buf[..], offset);
+            let res = sysfs::pwrite_all(self.fd(), &buf[..], offset);
             (res, buf)
         } else {
             self.file.write_fixed_all_at(buf, offset).await
         };
-        if res.is_ok() {
-            self.note_written(offset, len);
-            self.maybe_start_writeback();
+        match res {
+            Ok(()) => {
+                self.note_written(offset, len);
+                self.maybe_start_writeback();
+            }
+            Err(_) => self.write_failed.set(true),
         }
         (res, buf)
     }
@@ -267,7 +333,10 @@ impl FileWriter {
         if !aligned {
             return DirectWrite::NotPossible(buf);
         }
-        if let Err(err) = self.grow_allocation(offset.saturating_add(padded as u64)) {
+        if let Err(err) = self
+            .grow_allocation(offset.saturating_add(padded as u64))
+            .await
+        {
             return DirectWrite::Done(Err(err), buf);
         }
         let whole_blocks = buf.into_inner().slice(begin..begin + padded);
@@ -286,37 +355,32 @@ impl FileWriter {
         }
     }
 
-    /// Preallocates the blocks of a file whose length is declared (PUT with
-    /// Content-Length): a full disk is known before the body is read, and
-    /// direct writes then never extend the file — ext4 runs extending
-    /// direct writes one at a time, waiting for each. Page-cache files are
-    /// left to delayed allocation.
-    pub fn reserve(&self, len: u64) -> io::Result<()> {
-        if len == 0 || !self.preallocate.get() {
-            return Ok(());
-        }
-        self.allocate_to(round_up_to_block(usize::try_from(len).unwrap_or(usize::MAX)) as u64)
-    }
-
-    /// Makes sure blocks up to `end` are allocated, growing the allocation
-    /// by a step that doubles with the file's size.
-    fn grow_allocation(&self, end: u64) -> io::Result<()> {
+    /// Makes sure blocks up to `end` are allocated before a direct write
+    /// reaches them, allocating ahead by a step that grows with the bytes
+    /// written (never past a declared length): ext4 runs extending direct
+    /// writes one at a time, waiting for each, while writes into allocated
+    /// blocks run side by side. Through io_uring, so the worker never
+    /// waits for the filesystem.
+    async fn grow_allocation(&self, end: u64) -> io::Result<()> {
         let have = self.physical_bytes.get();
         if !self.preallocate.get() || end <= have {
             return Ok(());
         }
-        let step = have.clamp(MIN_PREALLOCATION_STEP_BYTES, MAX_PREALLOCATION_STEP_BYTES);
-        self.allocate_to(end.max(have.saturating_add(step)))
-    }
-
-    fn allocate_to(&self, end: u64) -> io::Result<()> {
-        let have = self.physical_bytes.get();
-        if end <= have {
-            return Ok(());
+        let step = self
+            .written_bytes
+            .get()
+            .clamp(MIN_PREALLOCATION_STEP_BYTES, MAX_PREALLOCATION_STEP_BYTES);
+        let mut target = end.saturating_add(step);
+        if let Some(expected) = self.expected_len.get() {
+            let expected =
+                round_up_to_block(usize::try_from(expected).unwrap_or(usize::MAX)) as u64;
+            target = target.min(expected.max(end));
         }
-        match sys::allocate(self.raw_fd, have, end - have) {
+        match self.file.fallocate(have, target - have, 0).await {
             Ok(()) => {
-                self.physical_bytes.set(end);
+                if target > self.physical_bytes.get() {
+                    self.physical_bytes.set(target);
+                }
                 Ok(())
             }
             Err(err) if err.raw_os_error() == Some(libc::EOPNOTSUPP) => {
@@ -342,7 +406,7 @@ impl FileWriter {
     fn trim_padding(&self) -> io::Result<()> {
         let len = self.written_bytes.get();
         if self.physical_bytes.get() > len {
-            sys::truncate_fd(self.raw_fd, len)?;
+            sysfs::truncate(self.fd(), len)?;
             self.physical_bytes.set(len);
         }
         Ok(())
@@ -361,13 +425,16 @@ impl FileWriter {
         let len = buf.end() - buf.begin();
         self.leave_direct_mode();
         let (res, buf) = if self.inline_write_is_safe() {
-            (sys::pwrite_all(self.raw_fd, &buf[..], offset), buf)
+            (sysfs::pwrite_all(self.fd(), &buf[..], offset), buf)
         } else {
             self.file.write_all_at(buf, offset).await
         };
-        if res.is_ok() {
-            self.note_written(offset, len);
-            self.maybe_start_writeback();
+        match res {
+            Ok(()) => {
+                self.note_written(offset, len);
+                self.maybe_start_writeback();
+            }
+            Err(_) => self.write_failed.set(true),
         }
         (res, buf)
     }
@@ -376,7 +443,7 @@ impl FileWriter {
     /// block-aligned (see the module docs).
     fn leave_direct_mode(&self) {
         if self.direct.get() {
-            let _ = sys::set_direct_io(self.raw_fd, false);
+            let _ = sysfs::set_direct_io(self.fd(), false);
             self.direct.set(false);
         }
     }
@@ -389,7 +456,7 @@ impl FileWriter {
         let to = self.written_bytes.get();
         if to - from >= WRITEBACK_INTERVAL_BYTES {
             // Best effort: a failure here only means fdatasync does the work.
-            let _ = sys::start_writeback(self.raw_fd, from, to - from);
+            let _ = sysfs::start_writeback(self.fd(), from, to - from);
             self.writeback_started_bytes.set(to);
         }
     }
@@ -421,6 +488,15 @@ impl StagedFile {
         Ok(committed)
     }
 
+    /// Keeps the digests verified for this file with it (the extended
+    /// attribute of [`super::xattr`]), after its last change of size or
+    /// mtime (the padding of direct writes is trimmed first). Filesystems
+    /// without user extended attributes keep none, which is not an error.
+    pub fn keep_digests(&self, digests: &crate::digest::DigestSet) -> io::Result<()> {
+        self.writer.trim_padding()?;
+        super::xattr::store(self.writer.fd(), digests).map(drop)
+    }
+
     /// See [`FileWriter::sync_data`].
     pub async fn sync_data(&self) -> io::Result<()> {
         self.writer.sync_data().await
@@ -437,7 +513,7 @@ impl StagedFile {
     /// can try another name.
     pub fn link(&mut self, name: &str, mode: CommitMode) -> io::Result<Committed> {
         self.writer.trim_padding()?;
-        let name = sys::c_path(name)?;
+        let name = sysfs::c_path(name)?;
         match self.hidden_name.take() {
             None => self.link_unnamed(&name, mode),
             Some(hidden) => {
@@ -452,17 +528,17 @@ impl StagedFile {
     }
 
     fn link_unnamed(&self, name: &CString, mode: CommitMode) -> io::Result<Committed> {
-        let dir = self.dir.as_raw_fd();
-        let fd = self.writer.raw_fd;
-        match sys::link_fd_at(fd, dir, name) {
+        let dir = self.dir.as_fd();
+        let fd = self.writer.fd();
+        match sysfs::link_fd_at(fd, dir, name) {
             Ok(()) => Ok(Committed { replaced: false }),
             Err(err) if err.raw_os_error() == Some(libc::EEXIST) && mode == CommitMode::Replace => {
                 // linkat never replaces: link under a hidden name, then
                 // rename over the old file (atomic replace).
                 let hidden = hidden_name("tmp")?;
-                sys::link_fd_at(fd, dir, &hidden)?;
-                if let Err(err) = sys::rename_at(dir, &hidden, name, 0) {
-                    let _ = sys::unlink_at(dir, &hidden, false);
+                sysfs::link_fd_at(fd, dir, &hidden)?;
+                if let Err(err) = sysfs::rename_at(dir, &hidden, name, 0) {
+                    let _ = sysfs::unlink_at(dir, &hidden, false);
                     return Err(err);
                 }
                 Ok(Committed { replaced: true })
@@ -477,15 +553,15 @@ impl StagedFile {
         name: &CString,
         mode: CommitMode,
     ) -> io::Result<Committed> {
-        let dir = self.dir.as_raw_fd();
+        let dir = self.dir.as_fd();
         match mode {
             CommitMode::NoReplace => {
-                sys::rename_at(dir, hidden, name, libc::RENAME_NOREPLACE)?;
+                sysfs::rename_at(dir, hidden, name, libc::RENAME_NOREPLACE)?;
                 Ok(Committed { replaced: false })
             }
             CommitMode::Replace => {
-                let existed = sys::lstat_at(dir, name).is_ok();
-                sys::rename_at(dir, hidden, name, 0)?;
+                let existed = sysfs::lstat_at(dir, name).is_ok();
+                sysfs::rename_at(dir, hidden, name, 0)?;
                 Ok(Committed { replaced: existed })
             }
         }
@@ -496,9 +572,25 @@ impl Drop for StagedFile {
     fn drop(&mut self) {
         if let Some(hidden) = self.hidden_name.take() {
             // Only on filesystems without O_TMPFILE: remove the partial file.
-            let _ = sys::unlink_at(self.dir.as_raw_fd(), &hidden, false);
+            let _ = sysfs::unlink_at(self.dir.as_fd(), &hidden, false);
         }
     }
+}
+
+/// The names a [`CommitMode::NoReplace`] commit tries for `name`, in order,
+/// until one is free: `name` itself, `name (1)` … `name (63)`, then a few
+/// random ` (n)` (bounded work however crowded the directory; the multipart
+/// POST and resumable-upload commits share it).
+pub fn name_candidates(name: &str) -> impl Iterator<Item = String> + '_ {
+    use std::hash::{BuildHasher, Hasher};
+    let random = std::collections::hash_map::RandomState::new();
+    (0..SEQUENTIAL_NAME_ATTEMPTS)
+        .chain((0..RANDOM_NAME_ATTEMPTS).map(move |i| {
+            let mut hasher = random.build_hasher();
+            hasher.write_u32(i);
+            SEQUENTIAL_NAME_ATTEMPTS + (hasher.finish() % 1_000_000_000) as u32
+        }))
+        .map(move |n| crate::multipart::collision_candidate(name, n))
 }
 
 /// fsync of a directory through io_uring (on a duplicate of its descriptor),
@@ -514,5 +606,16 @@ pub async fn sync_directory(dir: &OwnedFd) -> io::Result<()> {
 /// Removes a name that a multipart commit already linked, when a later part
 /// of the same request fails (all or nothing).
 pub fn unlink_committed(dir: &OwnedFd, name: &str) -> io::Result<()> {
-    sys::unlink_at(dir.as_raw_fd(), &sys::c_path(name)?, false)
+    sysfs::unlink_at(dir.as_fd(), &sysfs::c_path(name)?, false)
+}
+
+/// Checks that `len` more bytes fit on the filesystem of `dir`, without
+/// reserving them: a declared length that cannot fit is refused (ENOSPC,
+/// answered 507) before the client sends its body, and no disk space is
+/// taken for a length a client merely declared.
+pub fn check_room(dir: &OwnedFd, len: u64) -> io::Result<()> {
+    if len > sysfs::available_bytes(dir.as_fd())? {
+        return Err(io::Error::from_raw_os_error(libc::ENOSPC));
+    }
+    Ok(())
 }

@@ -21,6 +21,10 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use sha2::{Digest, Sha256};
 
+pub mod browser_kit;
+/// HTTPS helpers: certificates per test, a rustls client.
+pub mod tls;
+
 pub const BIN: &str = env!("CARGO_BIN_EXE_ringdrop");
 pub const KIB: u64 = 1024;
 pub const MIB: u64 = 1024 * 1024;
@@ -178,12 +182,14 @@ pub struct Server {
     pub root: PathBuf,
     pub stderr: Arc<Mutex<Vec<String>>>,
     pub stdout_rest: Arc<Mutex<Vec<String>>>,
+    /// The listening line said `https://` (`--tls-cert`/`--tls-key`).
+    pub https: bool,
     exit: Option<ExitStatus>,
 }
 
 impl Server {
     /// `ringdrop --port 0 [extra...] ROOT`; waits (with a deadline) for the
-    /// `listening on http://ADDR:PORT/` line.
+    /// `listening on http://ADDR:PORT/` (or `https://`) line.
     pub fn start(root: &Path, extra: &[&str]) -> Server {
         match Server::try_start(root, extra) {
             Ok(s) => s,
@@ -259,6 +265,7 @@ impl Server {
             root: root.to_path_buf(),
             stderr: stderr_lines,
             stdout_rest,
+            https: first.starts_with("listening on https://"),
             exit: None,
         })
     }
@@ -272,10 +279,12 @@ impl Server {
         self.addr.to_string()
     }
 
-    /// `http://127.0.0.1:PORT` + `path` (which must start with `/`).
+    /// `http://127.0.0.1:PORT` (`https://` for an HTTPS server) + `path`
+    /// (which must start with `/`).
     pub fn url(&self, path: &str) -> String {
         assert!(path.starts_with('/'), "url path must start with /: {path}");
-        format!("http://{}{}", self.addr, path)
+        let scheme = if self.https { "https" } else { "http" };
+        format!("{scheme}://{}{}", self.addr, path)
     }
 
     pub fn stderr_lines(&self) -> Vec<String> {
@@ -355,11 +364,14 @@ impl Drop for Server {
     }
 }
 
-/// Parses `listening on http://127.0.0.1:PORT/` exactly.
+/// Parses `listening on http://127.0.0.1:PORT/` (or `https://`) exactly.
 pub fn parse_listening_line(line: &str) -> Result<SocketAddr, String> {
-    let rest = line.strip_prefix("listening on http://").ok_or_else(|| {
-        format!("first stdout line is not `listening on http://ADDR:PORT/`: {line:?}")
-    })?;
+    let rest = line
+        .strip_prefix("listening on http://")
+        .or_else(|| line.strip_prefix("listening on https://"))
+        .ok_or_else(|| {
+            format!("first stdout line is not `listening on http(s)://ADDR:PORT/`: {line:?}")
+        })?;
     let hostport = rest
         .strip_suffix('/')
         .ok_or_else(|| format!("listening line does not end with `/`: {line:?}"))?;
@@ -438,6 +450,24 @@ pub fn tmpfile_fds(pid: u32, root: &Path) -> Vec<String> {
     open_fd_targets(pid)
         .into_iter()
         .filter(|t| t.starts_with(&prefix) && t.ends_with("(deleted)"))
+        .collect()
+}
+
+/// Sizes of the server's in-flight O_TMPFILE uploads inside `root` (the
+/// inodes behind `tmpfile_fds`, read through `/proc/PID/fd`).
+pub fn staged_file_sizes(pid: u32, root: &Path) -> Vec<u64> {
+    let prefix = root.to_string_lossy().into_owned();
+    let Ok(dir) = fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return Vec::new();
+    };
+    dir.flatten()
+        .filter(|e| {
+            fs::read_link(e.path()).is_ok_and(|t| {
+                let t = t.to_string_lossy();
+                t.starts_with(&prefix) && t.ends_with("(deleted)")
+            })
+        })
+        .filter_map(|e| fs::metadata(e.path()).ok().map(|m| m.len()))
         .collect()
 }
 
@@ -555,6 +585,40 @@ pub fn random_body_reader(size: u64, seed: u64) -> RandomReader {
 }
 
 /// The whole stream in memory (only for small sizes).
+/// The argon2id PHC string `ringdrop hash-password` prints for `password`.
+pub fn hash_password(password: &str) -> String {
+    let mut child = Command::new(BIN)
+        .arg("hash-password")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn ringdrop hash-password");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{password}\n").as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "hash-password: {out:?}");
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+/// One worker with two small registered buffers and a body idle timeout
+/// far above what a test waits: for tests that show a client cannot hold
+/// the pool (anything that waits for a buffer would wait 30 s).
+pub const TINY_POOL_FLAGS: [&str; 8] = [
+    "--workers",
+    "1",
+    "--buffers",
+    "2",
+    "--buffer-size",
+    "256K",
+    "--body-idle-timeout",
+    "30s",
+];
+
 pub fn random_bytes(size: usize, seed: u64) -> Vec<u8> {
     let mut v = Vec::with_capacity(size);
     RandomReader::new(size as u64, seed)
@@ -908,6 +972,18 @@ impl Conn {
                 Ok(false)
             }
         }
+    }
+
+    /// Reads until at least `n` bytes are buffered (kept for the response
+    /// that follows); false if they do not come in time.
+    pub fn wait_for_bytes(&mut self, n: usize) -> bool {
+        let deadline = Instant::now() + EVENT_DEADLINE;
+        while self.buf.len() < n {
+            if !matches!(self.fill(deadline), Ok(true)) {
+                return false;
+            }
+        }
+        true
     }
 
     /// Reads one response (an interim `100 Continue` counts as one).

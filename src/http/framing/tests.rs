@@ -205,9 +205,3 @@ fn statuses_of_framing_errors() {
         StatusCode::URI_TOO_LONG
     );
 }
-
-#[test]
-fn trim_ows_strips_both_ends_only() {
-    assert_eq!(trim_ows(b" \t a b \t"), b"a b");
-    assert_eq!(trim_ows(b"   "), b"");
-}

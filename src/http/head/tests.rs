@@ -1,7 +1,6 @@
 //! Head parser: named vectors, growing-prefix sweeps, limits, proptest.
 
 use super::*;
-use crate::http::limits::DEFAULT_MAX_HEADER_COUNT;
 use proptest::prelude::*;
 
 fn parse_whole(input: &[u8]) -> Result<Option<RequestHead>, HeadError> {
@@ -437,10 +436,10 @@ fn header_count_limit_exact_and_one_over() {
         s.extend_from_slice(b"\r\n");
         s
     };
-    let ok = render(DEFAULT_MAX_HEADER_COUNT);
+    let ok = render(HeadLimits::DEFAULT_MAX_HEADER_COUNT);
     let head = parse_whole(&ok).unwrap().unwrap();
-    assert_eq!(head.headers.len(), DEFAULT_MAX_HEADER_COUNT);
-    let over = render(DEFAULT_MAX_HEADER_COUNT + 1);
+    assert_eq!(head.headers.len(), HeadLimits::DEFAULT_MAX_HEADER_COUNT);
+    let over = render(HeadLimits::DEFAULT_MAX_HEADER_COUNT + 1);
     assert_eq!(
         parse_whole(&over),
         Err(HeadError::TooManyHeaders { limit: 100 })

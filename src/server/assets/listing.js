@@ -1,6 +1,8 @@
-// ringdrop listing page: uploads (one PUT per file, with progress), drag and
-// drop, new folder (MKCOL), delete (DELETE), and a listing that re-renders
-// from `?json` after every change. Embedded in the binary; no dependencies.
+// ringdrop listing page: uploads (one PUT per file, with progress; large
+// files resumably through the server's tus endpoint, retried from the
+// server's offset and resumable after a reload), drag and drop, new folder
+// (MKCOL), delete (DELETE), and a listing that re-renders from `?json` after
+// every change. Embedded in the binary; no dependencies.
 //
 // Names are only ever put in the page with textContent / attributes set from
 // JavaScript, never as HTML.
@@ -9,8 +11,15 @@
 
   const body = document.body;
   const dirPath = body.dataset.path || '/'; // percent-encoded, ends with '/'
+  // Requests go to absolute URLs on the page's origin: a page opened at
+  // http://user:pass@host/ would otherwise resolve relative URLs with the
+  // credentials in them, which fetch() refuses (the browser still sends
+  // the credentials it signed in with).
+  const at = (path) => new URL(path, window.location.origin).href;
   const readOnly = body.dataset.readOnly === 'true';
   const allowDelete = body.dataset.allowDelete === 'true';
+  // A drop box: uploads allowed, the listing not (nothing to refresh).
+  const dropBox = body.dataset.dropBox === 'true';
   const maxFileSize = Number(body.dataset.maxFileSize) || Infinity;
   /** Uploads running at once; the rest wait in the queue. */
   const MAX_PARALLEL = 3;
@@ -149,6 +158,7 @@
   let refreshAgain = false;
   const freshNames = new Set();
   function refresh(name) {
+    if (dropBox) return Promise.resolve();
     if (name) freshNames.add(name);
     if (refreshing) {
       refreshAgain = true;
@@ -160,7 +170,7 @@
         const fresh = new Set(freshNames);
         freshNames.clear();
         try {
-          const response = await fetch(`${dirPath}?json`, { headers: { Accept: 'application/json' }, cache: 'no-store' });
+          const response = await fetch(at(`${dirPath}?json`), { headers: { Accept: 'application/json' }, cache: 'no-store' });
           if (!response.ok) throw new Error(await responseMessage(response));
           render(await response.json(), fresh);
         } catch (err) {
@@ -192,7 +202,7 @@
     clearTimeout(button.disarm);
     button.disabled = true;
     try {
-      const response = await fetch(dirPath + button.dataset.delete, { method: 'DELETE' });
+      const response = await fetch(at(dirPath + button.dataset.delete), { method: 'DELETE' });
       if (!response.ok) throw new Error(await responseMessage(response));
       clearMessage();
     } catch (err) {
@@ -234,7 +244,7 @@
       return;
     }
     try {
-      const response = await fetch(`${dirPath}${encodeURIComponent(name)}/`, { method: 'MKCOL' });
+      const response = await fetch(at(`${dirPath}${encodeURIComponent(name)}/`), { method: 'MKCOL' });
       if (response.status === 405) throw new Error(`“${name}” already exists.`);
       if (!response.ok) throw new Error(await responseMessage(response));
       clearMessage();
@@ -254,6 +264,33 @@
   const queue = [];
   const items = new Set();
   let active = 0;
+
+  const MIB = 1024 * 1024;
+  /**
+   * Files larger than this upload resumably (tus); smaller ones in one PUT.
+   * Sending a small file again costs little, and the PUT is one request
+   * (tus is three: existence check, creation, PATCH) with the server's own
+   * `If-None-Match` answer to a name that exists.
+   */
+  const RESUMABLE_THRESHOLD = 8 * MIB;
+  /**
+   * The most bytes one PATCH carries. Each PATCH ends with an offset the
+   * server has on disk; behind a proxy that buffers request bodies, a cut
+   * loses at most one chunk.
+   */
+  const CHUNK_BYTES = 64 * MIB;
+  /** The first retry waits about this long (ms); each next one twice as long… */
+  const RETRY_BASE_MS = 1000;
+  /** …up to this (ms). */
+  const RETRY_CAP_MS = 30000;
+  /** Failed attempts in a row, without the server's offset moving, before giving up. */
+  const MAX_ATTEMPTS = 8;
+  /** A PATCH whose body has not moved for this long (ms) is given up and retried. */
+  const STALL_MS = 30000;
+  /** A creation, HEAD or DELETE unanswered for this long (ms) is retried. */
+  const REQUEST_TIMEOUT_MS = 30000;
+  /** localStorage keys of unfinished resumable uploads start with this. */
+  const STORE_PREFIX = 'ringdrop.upload ';
 
   function setStats(item, text) { item.stats.textContent = text; }
 
@@ -276,8 +313,14 @@
     return el('button', { type: 'button', class: `btn small${cls ? ` ${cls}` : ''}`, 'aria-label': aria, onclick }, label);
   }
 
+  function cancelButton(item) {
+    return button('Cancel', `Cancel upload of ${item.file.name}`, () => cancel(item), 'cancel');
+  }
+
+  const resumable = (item) => item.file.size > RESUMABLE_THRESHOLD && !item.replace;
+
   function createItem(file) {
-    const item = { file, state: 'queued', replace: false, xhr: null };
+    const item = { file, state: 'queued', replace: false, keepBoth: false, abort: null };
     item.stats = el('span', { class: 'upload-stats', text: 'Waiting…' });
     item.fill = el('div', { class: 'fill' });
     item.bar = el('div', {
@@ -290,7 +333,7 @@
       el('div', { class: 'upload-head' }, item.name, item.stats, item.buttons),
       item.bar);
     item.li.dataset.name = file.name;
-    setButtons(item, button('Cancel', `Cancel upload of ${file.name}`, () => cancel(item), 'cancel'));
+    setButtons(item, cancelButton(item));
     uploadsEl.append(item.li);
     uploadsCard.hidden = false;
     items.add(item);
@@ -301,7 +344,7 @@
     setState(item, 'queued');
     setProgress(item, 0);
     setStats(item, 'Waiting…');
-    setButtons(item, button('Cancel', `Cancel upload of ${item.file.name}`, () => cancel(item), 'cancel'));
+    setButtons(item, cancelButton(item));
     queue.push(item);
   }
 
@@ -327,20 +370,40 @@
     active += 1;
     setState(item, 'active');
     setStats(item, 'Starting…');
-    const xhr = new XMLHttpRequest();
-    item.xhr = xhr;
+    item.cancelRequested = false;
     item.started = performance.now();
+    item.startOffset = 0;
     item.samples = [[item.started, 0]];
     let settled = false;
     const settle = (fn) => {
       if (settled) return;
       settled = true;
       active -= 1;
-      item.xhr = null;
+      item.abort = null;
       fn();
       pump();
     };
-    xhr.open('PUT', dirPath + encodeURIComponent(item.file.name));
+    item.li.dataset.method = resumable(item) ? 'tus' : 'put';
+    if (!resumable(item)) {
+      startPut(item, settle);
+      return;
+    }
+    runResumable(item).then(
+      (outcome) => settle(() => {
+        if (outcome === 'done') succeed(item);
+        else if (outcome === 'exists') exists(item);
+        else if (outcome === 'cancelled') terminate(item);
+        else fail(item, outcome.error);
+      }),
+      (err) => settle(() => fail(item, `The upload stopped: ${err && err.message ? err.message : err}`)),
+    );
+  }
+
+  /** A file in one PUT, as the server's plain upload. */
+  function startPut(item, settle) {
+    const xhr = new XMLHttpRequest();
+    item.abort = () => xhr.abort();
+    xhr.open('PUT', at(dirPath + encodeURIComponent(item.file.name)));
     // Never overwrite by accident: an existing name answers 412 and the
     // user chooses.
     if (!item.replace) xhr.setRequestHeader('If-None-Match', '*');
@@ -363,6 +426,381 @@
     xhr.send(item.file);
   }
 
+  // ------------------------------------------------ resumable uploads (tus)
+  //
+  // A large file goes through the server's tus 1.0 endpoint: a creation
+  // (`POST` to this directory with `Upload-Length` and the file name in
+  // `Upload-Metadata`) answers the upload's URL, and PATCHes append the
+  // bytes. A failed attempt (the connection dropped, the server was busy)
+  // is tried again after a growing, jittered pause, each time from the
+  // offset the server reports to a HEAD. The upload's URL is kept in
+  // localStorage until the file is complete, so after a reload the same
+  // file, chosen again, continues where it stopped.
+
+  /** Why an attempt ended. `retry`: trying again may help; `now`: without a
+   * pause; `gone`: the upload is unknown or expired, start a new one;
+   * `after`: the server's Retry-After (ms). */
+  class UploadError extends Error {
+    constructor(message, options) {
+      super(message);
+      Object.assign(this, { retry: false, now: false, gone: false, cancelled: false, after: 0 }, options);
+    }
+  }
+
+  const lostConnection = () => new UploadError('The connection to the server was lost.', { retry: true });
+  const cancelledError = () => new UploadError('Cancelled', { cancelled: true });
+  /** Statuses that say "not now" rather than "no". */
+  const RETRY_STATUSES = new Set([408, 423, 429, 500, 502, 503, 504]);
+
+  function retryAfterMs(value) {
+    const seconds = Number(value);
+    return Number.isFinite(seconds) && seconds > 0 ? Math.min(seconds * 1000, RETRY_CAP_MS) : 0;
+  }
+
+  function refusal(status, message, retryAfter) {
+    return new UploadError(message, { retry: RETRY_STATUSES.has(status), after: retryAfterMs(retryAfter) });
+  }
+
+  // The unfinished uploads, in localStorage (which may be unavailable:
+  // then resuming after a reload is, too).
+  function storeKey(file) {
+    return STORE_PREFIX + JSON.stringify([dirPath, file.name, file.size, file.lastModified]);
+  }
+  function recall(file) {
+    try {
+      const saved = JSON.parse(localStorage.getItem(storeKey(file)));
+      return saved && typeof saved.url === 'string' && saved.url.startsWith('/') ? saved : null;
+    } catch (_) { return null; }
+  }
+  function remember(file, url, expires) {
+    try {
+      localStorage.setItem(storeKey(file), JSON.stringify({ url, name: file.name, size: file.size, expires }));
+    } catch (_) { /* full or unavailable */ }
+  }
+  function forget(file) {
+    try { localStorage.removeItem(storeKey(file)); } catch (_) { /* unavailable */ }
+  }
+  /** Unfinished uploads into this directory; expired entries are removed. */
+  function storedHere() {
+    const here = [];
+    try {
+      for (let i = localStorage.length - 1; i >= 0; i -= 1) {
+        const key = localStorage.key(i);
+        if (!key || !key.startsWith(STORE_PREFIX)) continue;
+        let saved = null;
+        let dir = null;
+        try {
+          saved = JSON.parse(localStorage.getItem(key));
+          dir = JSON.parse(key.slice(STORE_PREFIX.length))[0];
+        } catch (_) { /* unreadable: removed below */ }
+        if (!saved || typeof saved.url !== 'string' || !(saved.expires > Date.now())) {
+          localStorage.removeItem(key);
+        } else if (dir === dirPath) {
+          here.push(saved);
+        }
+      }
+    } catch (_) { /* unavailable */ }
+    return here;
+  }
+
+  /** When the server forgets the upload (`Upload-Expires`), in ms. */
+  function expiresAt(headers) {
+    const when = Date.parse(headers.get('Upload-Expires') || '');
+    return Number.isFinite(when) ? when : Date.now() + 24 * 3600 * 1000;
+  }
+
+  function base64(text) {
+    let binary = '';
+    for (const byte of new TextEncoder().encode(text)) binary += String.fromCharCode(byte);
+    return btoa(binary);
+  }
+
+  /** A tus request without a body (creation, HEAD, DELETE), cancellable
+   * with the item and timed out; network errors and timeouts are retried. */
+  async function tusRequest(item, method, path, headers) {
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => { timedOut = true; controller.abort(); }, REQUEST_TIMEOUT_MS);
+    item.abort = () => controller.abort();
+    try {
+      return await fetch(at(path), {
+        method, headers: { 'Tus-Resumable': '1.0.0', ...headers }, cache: 'no-store', signal: controller.signal,
+      });
+    } catch (_) {
+      if (item.cancelRequested) throw cancelledError();
+      throw timedOut ? new UploadError('The server did not answer.', { retry: true }) : lostConnection();
+    } finally {
+      clearTimeout(timer);
+      item.abort = null;
+    }
+  }
+
+  /** Whether a file of this name is in the directory already (a HEAD of
+   * its URL). A drop box cannot tell: its uploads get a new name instead. */
+  async function existsOnServer(item) {
+    if (dropBox || item.keepBoth) return false;
+    const response = await tusRequest(item, 'HEAD', dirPath + encodeURIComponent(item.file.name), {});
+    return response.status === 200 && !response.redirected;
+  }
+
+  /** tus creation: the upload's URL (a path on this origin). */
+  async function createUpload(item) {
+    const file = item.file;
+    setStats(item, 'Starting…');
+    const response = await tusRequest(item, 'POST', dirPath, {
+      'Upload-Length': String(file.size),
+      'Upload-Metadata': `filename ${base64(file.name)}`,
+    });
+    if (response.status !== 201) {
+      throw refusal(response.status, await responseMessage(response), response.headers.get('Retry-After'));
+    }
+    const location = response.headers.get('Location');
+    if (!location) throw new UploadError('The server did not say where to send the file.');
+    const url = new URL(location, window.location.origin);
+    const path = url.pathname + url.search;
+    remember(file, path, expiresAt(response.headers));
+    return path;
+  }
+
+  /** tus HEAD: the offset the server has on disk. */
+  async function serverOffset(item, url) {
+    const file = item.file;
+    const response = await tusRequest(item, 'HEAD', url, {});
+    // Unknown, expired, or another identity's (signed in as someone else).
+    if (response.status === 404 || response.status === 410 || response.status === 403) {
+      throw new UploadError('The unfinished upload is gone.', { gone: true, retry: true, now: true });
+    }
+    if (response.status !== 200) {
+      throw refusal(response.status, messageFrom(response.status, response.statusText, ''), response.headers.get('Retry-After'));
+    }
+    const offset = Number(response.headers.get('Upload-Offset'));
+    const length = response.headers.get('Upload-Length');
+    if (!Number.isSafeInteger(offset) || offset < 0 || offset > file.size || (length !== null && Number(length) !== file.size)) {
+      throw new UploadError('The unfinished upload is of another file.', { gone: true, retry: true, now: true });
+    }
+    remember(file, url, expiresAt(response.headers));
+    return offset;
+  }
+
+  /** One PATCH of the bytes [offset, end): resolves with the server's new
+   * offset (and the file's URL once it is complete). */
+  function sendChunk(item, url, offset, end) {
+    const size = item.file.size;
+    return new Promise((resolve, reject) => {
+      const xhr = new XMLHttpRequest();
+      let stalled = false;
+      let watchdog = null;
+      const watch = () => {
+        clearTimeout(watchdog);
+        watchdog = setTimeout(() => { stalled = true; xhr.abort(); }, STALL_MS);
+      };
+      const settle = (fn) => {
+        clearTimeout(watchdog);
+        window.removeEventListener('offline', goneOffline);
+        item.abort = null;
+        fn();
+      };
+      // The browser knows it lost the network: the connection is gone
+      // (or soon will be), do not wait for it to time out.
+      let offline = false;
+      const goneOffline = () => { offline = true; xhr.abort(); };
+      window.addEventListener('offline', goneOffline);
+      item.abort = () => xhr.abort();
+      xhr.open('PATCH', at(url));
+      xhr.setRequestHeader('Tus-Resumable', '1.0.0');
+      xhr.setRequestHeader('Upload-Offset', String(offset));
+      xhr.setRequestHeader('Content-Type', 'application/offset+octet-stream');
+      xhr.upload.onprogress = (event) => {
+        watch();
+        progress(item, offset + event.loaded, size);
+      };
+      xhr.upload.onload = () => {
+        // The body is out; the server syncs (and, after the last byte,
+        // commits) before it answers.
+        clearTimeout(watchdog);
+        if (end === size && item.state === 'active') setStats(item, 'Saving…');
+      };
+      xhr.onload = () => settle(() => {
+        const next = Number(xhr.getResponseHeader('Upload-Offset'));
+        if (xhr.status === 204 && Number.isSafeInteger(next) && next > offset && next <= size) {
+          resolve({ offset: next, location: xhr.getResponseHeader('Content-Location') });
+        } else if (xhr.status === 204) {
+          reject(new UploadError('The server took none of the bytes.', { retry: true }));
+        } else if (xhr.status === 409) {
+          // Not the server's offset: ask it (HEAD) and go on from there.
+          reject(new UploadError('The upload was out of step.', { retry: true, now: true }));
+        } else if (xhr.status === 404 || xhr.status === 410) {
+          reject(new UploadError('The unfinished upload is gone.', { gone: true, retry: true, now: true }));
+        } else {
+          reject(refusal(xhr.status, messageFrom(xhr.status, xhr.statusText, xhr.responseText), xhr.getResponseHeader('Retry-After')));
+        }
+      });
+      xhr.onerror = () => settle(() => reject(lostConnection()));
+      xhr.onabort = () => settle(() => {
+        if (item.cancelRequested || !(stalled || offline)) reject(cancelledError());
+        else if (offline) reject(new UploadError('The network is gone.', { retry: true }));
+        else reject(new UploadError('The upload stalled.', { retry: true }));
+      });
+      watch();
+      xhr.send(item.file.slice(offset, end));
+    });
+  }
+
+  /** Waits before attempt `attempt + 1`: the cap of 2^(attempt-1) × base
+   * (up to RETRY_CAP_MS), jittered to between half and all of it so
+   * uploads that failed together do not return together; at least the
+   * server's Retry-After. While the browser is offline, it waits for the
+   * network instead (that wait is not an attempt). The browser coming
+   * back online, or "Retry now", ends the wait early; Cancel rejects it. */
+  function backoff(item, attempt, err) {
+    const offline = navigator.onLine === false;
+    const ceiling = Math.min(RETRY_CAP_MS, RETRY_BASE_MS * 2 ** (attempt - 1));
+    const delay = Math.max(err.after, ceiling / 2 + Math.random() * (ceiling / 2));
+    const until = performance.now() + delay;
+    return new Promise((resolve, reject) => {
+      let ticker = null;
+      let timer = null;
+      let over = false;
+      const finish = (fn) => {
+        if (over) return;
+        over = true;
+        clearInterval(ticker);
+        clearTimeout(timer);
+        window.removeEventListener('online', wake);
+        item.abort = null;
+        setButtons(item, cancelButton(item));
+        setState(item, 'active');
+        fn();
+      };
+      const wake = () => finish(resolve);
+      const tick = () => {
+        const left = Math.max(1, Math.ceil((until - performance.now()) / 1000));
+        setStats(item, `${err.message} Retrying in ${left} s (attempt ${attempt + 1} of ${MAX_ATTEMPTS})…`);
+      };
+      setState(item, 'retrying');
+      if (offline) {
+        setStats(item, `${err.message} You are offline: the upload goes on when the network is back.`);
+      } else {
+        tick();
+        ticker = setInterval(tick, 250);
+        timer = setTimeout(wake, delay);
+      }
+      window.addEventListener('online', wake);
+      item.abort = () => finish(() => reject(cancelledError()));
+      setButtons(item,
+        button('Retry now', `Retry upload of ${item.file.name} now`, wake),
+        cancelButton(item));
+      updateSummary();
+    });
+  }
+
+  /** Remembered uploads (their storeKey) that an item of this page is
+   * sending: the same file chosen twice at once is refused, not sent
+   * twice into one upload. */
+  const claimed = new Set();
+
+  /** The whole resumable upload of `item`: 'done', 'exists', 'cancelled',
+   * or `{ error }` once giving up. */
+  async function runResumable(item) {
+    const key = storeKey(item.file);
+    if (claimed.has(key)) return { error: 'This file is being uploaded here already.' };
+    claimed.add(key);
+    try {
+      return await sendResumable(item);
+    } finally {
+      claimed.delete(key);
+    }
+  }
+
+  async function sendResumable(item) {
+    const file = item.file;
+    let url = (recall(file) || {}).url || null;
+    let offset = 0; // the last offset the server confirmed
+    let attempts = 0; // failed in a row, without the offset moving
+    item.url = url;
+    item.resumedFrom = null;
+    for (;;) {
+      try {
+        if (url) {
+          setStats(item, 'Asking the server where to continue…');
+          const known = await serverOffset(item, url);
+          if (known > offset) attempts = 0;
+          if (item.resumedFrom === null) {
+            // The first answer about a remembered upload: resuming.
+            item.resumedFrom = known;
+            item.startOffset = known;
+            item.li.dataset.resumedFrom = String(known);
+            if (known > 0) setStats(item, `Resuming from ${humanSize(known)}…`);
+          }
+          offset = known;
+        } else {
+          if (await existsOnServer(item)) return 'exists';
+          url = await createUpload(item);
+          item.url = url;
+          if (item.resumedFrom === null) item.resumedFrom = 0;
+          offset = 0;
+        }
+        setProgress(item, offset / file.size);
+        item.samples = [[performance.now(), offset]];
+        while (offset < file.size) {
+          const sent = await sendChunk(item, url, offset, Math.min(file.size, offset + CHUNK_BYTES));
+          offset = sent.offset;
+          attempts = 0;
+          if (sent.location) item.savedAs = sent.location;
+        }
+        forget(file);
+        return 'done';
+      } catch (err) {
+        if (!(err instanceof UploadError)) throw err;
+        if (err.cancelled || item.cancelRequested) return 'cancelled';
+        if (!err.retry) return { error: err.message };
+        if (err.gone) {
+          // Start over, cleanly: a new upload from byte 0.
+          forget(file);
+          url = null;
+          item.url = null;
+          offset = 0;
+        }
+        // Offline, nothing can succeed: waiting for the network is no attempt.
+        if (navigator.onLine !== false) attempts += 1;
+        if (attempts >= MAX_ATTEMPTS) {
+          return { error: `${err.message} Gave up after ${MAX_ATTEMPTS} attempts; Retry continues from ${humanSize(offset)}.` };
+        }
+        // The bar stays where it was until the server says (HEAD) where
+        // the upload stands.
+        if (!err.now) {
+          try {
+            await backoff(item, attempts, err);
+          } catch (_) {
+            return 'cancelled';
+          }
+        }
+      }
+    }
+  }
+
+  /** After Cancel: the server drops the unfinished upload (tus termination),
+   * and the page forgets it. */
+  function terminate(item) {
+    cancelled(item);
+    const url = item.url;
+    forget(item.file);
+    item.url = null;
+    if (!url) return;
+    (async () => {
+      // The cut PATCH may still be recording what it received (423).
+      for (let tries = 0; tries < 3; tries += 1) {
+        try {
+          const response = await fetch(at(url), { method: 'DELETE', headers: { 'Tus-Resumable': '1.0.0' } });
+          if (response.status !== 423) return;
+        } catch (_) { return; }
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+      }
+    })();
+  }
+
+  // ------------------------------------------------ the upload list
+
   function progress(item, loaded, total) {
     if (item.state !== 'active') return;
     const now = performance.now();
@@ -381,14 +819,30 @@
     updateSummary();
   }
 
+  /** The name the server stored the file under (tus picks a new one when
+   * the name was taken meanwhile), from its URL. */
+  function savedName(item) {
+    if (!item.savedAs) return item.file.name;
+    try {
+      const path = new URL(item.savedAs, window.location.origin).pathname;
+      return decodeURIComponent(path.slice(path.lastIndexOf('/') + 1)) || item.file.name;
+    } catch (_) { return item.file.name; }
+  }
+
   function succeed(item) {
     setState(item, 'done');
     setProgress(item, 1);
     const seconds = (performance.now() - item.started) / 1000;
-    const rate = seconds > 0 ? ` · ${humanSize(Math.round(item.file.size / seconds))}/s` : '';
-    setStats(item, `Done · ${humanSize(item.file.size)} in ${humanTime(seconds)}${rate}`);
+    const sent = item.file.size - (item.startOffset || 0);
+    const rate = seconds > 0 && sent > 0 ? ` · ${humanSize(Math.round(sent / seconds))}/s` : '';
+    const parts = [`Done · ${humanSize(item.file.size)} in ${humanTime(seconds)}${rate}`];
+    if (item.resumedFrom > 0) parts.push(`resumed from ${humanSize(item.resumedFrom)}`);
+    const name = savedName(item);
+    if (name !== item.file.name) parts.push(`saved as “${name}”`);
+    item.li.dataset.savedAs = name;
+    setStats(item, parts.join(' · '));
     setButtons(item);
-    refresh(item.file.name);
+    refresh(name);
   }
 
   function fail(item, message) {
@@ -403,9 +857,15 @@
   function exists(item) {
     setState(item, 'exists');
     setStats(item, 'A file with this name already exists here.');
-    setButtons(item,
+    const choices = [
       button('Replace', `Replace the existing ${item.file.name}`, () => { item.replace = true; enqueue(item); pump(); }),
-      button('Skip', `Skip ${item.file.name}`, () => remove(item)));
+    ];
+    if (item.file.size > RESUMABLE_THRESHOLD) {
+      // A resumable upload never replaces: the server gives it a free name.
+      choices.push(button('Keep both', `Upload ${item.file.name} under a new name`, () => { item.keepBoth = true; enqueue(item); pump(); }));
+    }
+    choices.push(button('Skip', `Skip ${item.file.name}`, () => remove(item)));
+    setButtons(item, ...choices);
     updateSummary();
   }
 
@@ -423,8 +883,9 @@
       const i = queue.indexOf(item);
       if (i >= 0) queue.splice(i, 1);
       cancelled(item);
-    } else if (item.state === 'active' && item.xhr) {
-      item.xhr.abort();
+    } else if (item.state === 'active' || item.state === 'retrying') {
+      item.cancelRequested = true;
+      if (item.abort) item.abort();
     }
   }
 
@@ -438,7 +899,7 @@
   function updateSummary() {
     const all = [...items];
     const count = (state) => all.filter((i) => i.state === state).length;
-    const running = count('active') + count('queued');
+    const running = count('active') + count('retrying') + count('queued');
     const done = count('done');
     const problems = count('error') + count('exists') + count('cancelled');
     const parts = [];
@@ -465,6 +926,14 @@
       event.returnValue = '';
     }
   });
+
+  // Uploads a reload (or a closed tab) left unfinished here: the same file,
+  // chosen again, continues where it stopped.
+  const unfinished = storedHere();
+  if (unfinished.length) {
+    const names = unfinished.map((u) => `“${u.name}” (${humanSize(u.size)})`).join(', ');
+    showMessage(`${unfinished.length === 1 ? 'An upload' : 'Uploads'} into this folder did not finish: ${names}. Choose or drop the same ${unfinished.length === 1 ? 'file' : 'files'} again to continue where ${unfinished.length === 1 ? 'it' : 'they'} stopped.`, 'info');
+  }
 
   // ---------------------------------------------------------------- drag and drop
 

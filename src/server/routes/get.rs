@@ -1,88 +1,147 @@
-//! `GET` / `HEAD`: a file or a directory (redirect to the slash form, or a
-//! listing).
+//! `GET` / `HEAD`: a file, or a directory (redirect to the slash form, or
+//! a listing). Anything else under ROOT — a FIFO, socket or device — is
+//! refused at once (403), never opened for blocking I/O.
 //!
 //! A file answers 304 (`If-None-Match`, `If-Modified-Since`), 206 for one
 //! satisfiable `Range` (decided by the pure [`crate::http::range`] core,
-//! `If-Range` included), 416 with `Content-Range: bytes */len`, or 200. The
-//! body goes out with `sendfile` ([`crate::server::sendfile`]); with
-//! `--no-sendfile`, or for a file `sendfile` cannot read, it is streamed
-//! through at most two registered buffers instead. Either way memory does
-//! not depend on the file's size.
+//! `If-Range` included), 416 with `Content-Range: bytes */len`, or 200.
 
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 
-use tokio::time::Instant;
-use tokio_uring::buf::fixed::FixedBuf;
-use tokio_uring::buf::BoundedBuf;
-use tokio_uring::fs::File;
-
-use super::listing;
-use crate::http::date::{http_date, parse_http_date};
+use crate::auth::{Action, Perms};
+use crate::http::conditional::{self, Precondition};
+use crate::http::date::http_date;
 use crate::http::encode::url_path;
 use crate::http::mime::content_type;
 use crate::http::range::{self, RangeDecision, Validators};
 use crate::http::{error_json, Method, StatusCode};
-use crate::server::conn::Conn;
-use crate::server::deadline::{bounded, Direction, ShutdownPolicy};
+use crate::server::connection::Exchange;
 use crate::server::error::RequestError;
-use crate::server::request::Request;
-use crate::server::sendfile::{self, SendfileError};
-use crate::storage::sys;
-
-/// A strong validator from the inode's identity, size and mtime.
-fn etag(st: &libc::stat) -> String {
-    format!(
-        "\"{:x}-{:x}-{:x}\"",
-        st.st_ino,
-        st.st_size,
-        st.st_mtime * 1_000_000_000 + st.st_mtime_nsec
-    )
-}
-
-/// `If-None-Match` matches `tag` (a list, `*`, or weak forms).
-fn none_match(header: &str, tag: &str) -> bool {
-    header
-        .split(',')
-        .map(str::trim)
-        .any(|t| t == "*" || t.trim_start_matches("W/") == tag)
-}
+use crate::server::listing::{self, Format, Listing, PageCapabilities};
+use crate::sys;
 
 /// Serves GET and HEAD.
-pub async fn get(conn: &mut Conn, request: &Request) -> Result<(), RequestError> {
-    let worker = conn.worker.clone();
-    let fd = worker.root.open_read(&request.target.path)?;
-    let st = sys::fstat(fd.as_raw_fd())?;
+pub(super) async fn get(ex: &mut Exchange<'_>, allow: &'static str) -> Result<(), RequestError> {
+    let worker = ex.worker().clone();
+    let request = ex.request();
+    let target = &request.target;
+    // From the request alone: may this identity see anything here? (A
+    // drop box — upload without read — shows only its upload page.)
+    let mut caps = ex.capabilities(&target.path);
+    if !caps.contains(Perms::READ) && !caps.contains(Perms::UPLOAD) {
+        return ex
+            .authorize(Action::Read, &target.path, allow)
+            .and(Err(ex.denied()));
+    }
+    // Opened without blocking: a FIFO does not wait for a writer here, and
+    // a socket cannot be opened at all (ENXIO).
+    let fd = match worker.root.open_read(&target.path) {
+        Ok(fd) => fd,
+        Err(err) if err.raw_os_error() == Some(libc::ENXIO) => return Err(RequestError::Forbidden),
+        Err(err) => return Err(err.into()),
+    };
+    if !worker.policy.is_open() {
+        // Where a symlink led counts too: both places must allow it.
+        let resolved = worker
+            .root
+            .path_of(fd.as_fd())
+            .ok_or(RequestError::Forbidden)?;
+        if resolved != target.path {
+            caps = caps & ex.capabilities(&resolved);
+        }
+    }
+    let st = sys::fs::fstat(fd.as_fd())?;
     match st.st_mode & libc::S_IFMT {
-        libc::S_IFDIR if !request.target.trailing_slash && !request.target.path.is_empty() => {
-            let mut location = url_path(&request.target.path, true);
-            if let Some(query) = &request.target.query {
+        libc::S_IFDIR if !target.trailing_slash && !target.path.is_empty() => {
+            let mut location = url_path(&target.path, true);
+            if let Some(query) = &target.query {
                 location.push('?');
                 location.push_str(query);
             }
-            conn.send_response(
+            ex.respond(
                 StatusCode::MOVED_PERMANENTLY,
                 &[("Location", &location)],
                 b"",
-                None,
             )
             .await
-            .map_err(RequestError::Io)
         }
-        libc::S_IFDIR => listing::send_listing(conn, request, &fd).await,
-        libc::S_IFREG if request.target.trailing_slash => Err(RequestError::NotFound),
-        libc::S_IFREG => send_file(conn, request, fd, &st).await,
+        libc::S_IFDIR => send_directory(ex, &fd, caps).await,
+        // Not readable (a file in a drop box, or where a symlink leads).
+        _ if !caps.contains(Perms::READ) => Err(ex.denied()),
+        libc::S_IFREG if target.trailing_slash => Err(RequestError::NotFound),
+        libc::S_IFREG => {
+            // io_uring honours O_NONBLOCK on files; reads must wait for the disk.
+            let flags = sys::status_flags(fd.as_fd())?;
+            sys::set_status_flags(fd.as_fd(), flags & !libc::O_NONBLOCK)?;
+            send_file(ex, fd, &st).await
+        }
         _ => Err(RequestError::Forbidden),
     }
 }
 
+/// A directory: the listing of what this identity may see, or a drop box's
+/// upload page (no entries), as JSON or the HTML page.
+async fn send_directory(
+    ex: &mut Exchange<'_>,
+    fd: &OwnedFd,
+    caps: Perms,
+) -> Result<(), RequestError> {
+    let worker = ex.worker().clone();
+    let request = ex.request();
+    let path = &request.target.path;
+    let config = &worker.config;
+    if !caps.contains(Perms::READ) && !caps.contains(Perms::UPLOAD) {
+        // Nothing allowed where a symlink led.
+        return Err(ex.denied());
+    }
+    let drop_box = !caps.contains(Perms::READ);
+    if drop_box && request.wants_json() {
+        // A drop box's listing is what it keeps private.
+        return Err(ex.denied());
+    }
+    let entries = if drop_box {
+        Vec::new()
+    } else {
+        let resolve_links = !worker.policy.is_open();
+        listing::read(
+            &worker,
+            path,
+            fd,
+            resolve_links,
+            |name, is_dir, leads_to| {
+                let entry = if path.is_empty() {
+                    name.to_owned()
+                } else {
+                    format!("{path}/{name}")
+                };
+                // A symlink shows only if its name and where it leads may be.
+                ex.listing_shows(&entry, is_dir)
+                    && leads_to.map_or(true, |target| ex.listing_shows(target, is_dir))
+            },
+        )
+        .await?
+    };
+    let format = if request.wants_json() {
+        Format::Json
+    } else {
+        Format::Html(PageCapabilities {
+            upload: caps.contains(Perms::UPLOAD),
+            delete: caps.contains(Perms::DELETE),
+            drop_box,
+            max_file_size_bytes: config.max_file_size_bytes,
+        })
+    };
+    Listing::new(path, &entries, format).send(ex).await
+}
+
 async fn send_file(
-    conn: &mut Conn,
-    request: &Request,
+    ex: &mut Exchange<'_>,
     fd: OwnedFd,
     st: &libc::stat,
 ) -> Result<(), RequestError> {
+    let request = ex.request();
     let size = u64::try_from(st.st_size).unwrap_or(0);
-    let tag = etag(st);
+    let tag = conditional::etag(st.st_ino, size, st.st_mtime, st.st_mtime_nsec);
     let modified = http_date(st.st_mtime);
     let name = request.target.path.rsplit('/').next().unwrap_or("");
     let mut headers: Vec<(&str, &str)> = vec![
@@ -91,28 +150,23 @@ async fn send_file(
         ("ETag", &tag),
         ("Accept-Ranges", "bytes"),
     ];
-    let not_modified = match (
-        &request.headers.if_none_match,
-        &request.headers.if_modified_since,
-    ) {
-        (Some(inm), _) => none_match(inm, &tag),
-        (None, Some(ims)) => parse_http_date(ims).is_some_and(|since| st.st_mtime <= since),
-        (None, None) => false,
+    let validators = Validators {
+        etag: &tag,
+        last_modified: st.st_mtime,
     };
-    if not_modified {
-        return conn
-            .send_response(StatusCode::NOT_MODIFIED, &headers[1..], b"", None)
-            .await
-            .map_err(RequestError::Io);
+    match conditional::evaluate(request.method, &request.preconditions(), Some(validators)) {
+        Precondition::Proceed => {}
+        Precondition::NotModified => {
+            return ex
+                .respond(StatusCode::NOT_MODIFIED, &headers[1..], b"")
+                .await
+        }
+        Precondition::Failed => return Err(RequestError::PreconditionFailed),
     }
     // Range is defined for GET only (RFC 9110 §14.2): a HEAD ignores it.
     let range_header = match request.method {
         Method::Get => request.headers.range.as_deref(),
         _ => None,
-    };
-    let validators = Validators {
-        etag: &tag,
-        last_modified: st.st_mtime,
     };
     let decision = range::decide(
         range_header,
@@ -134,20 +188,32 @@ async fn send_file(
                 "range_not_satisfiable",
                 &format!("The requested range is outside the file's {size} bytes."),
             );
-            return conn
-                .send_response(
+            return ex
+                .respond(
                     StatusCode::RANGE_NOT_SATISFIABLE,
                     &[
                         ("Content-Type", "application/json"),
                         ("Content-Range", &content_range),
                     ],
                     body.as_bytes(),
-                    None,
                 )
-                .await
-                .map_err(RequestError::Io);
+                .await;
         }
     };
+    // The digest verified at upload, if asked for and still valid.
+    let digest_fields = if request.want_digest.is_empty() {
+        Vec::new()
+    } else {
+        crate::storage::xattr::load(fd.as_fd(), crate::storage::xattr::stamp_of_stat(st))
+            .map(|held| {
+                let whole = status == StatusCode::OK && request.method == Method::Get;
+                request.want_digest.response_fields(&held, whole)
+            })
+            .unwrap_or_default()
+    };
+    for (name, value) in &digest_fields {
+        headers.push((name, value));
+    }
     let disposition;
     if request.target.has_query_flag("download") {
         let mut value = String::from("attachment; filename*=UTF-8''");
@@ -155,154 +221,5 @@ async fn send_file(
         disposition = value;
         headers.push(("Content-Disposition", &disposition));
     }
-    conn.send_response(status, &headers, b"", Some(len))
-        .await
-        .map_err(RequestError::Io)?;
-    if request.method == Method::Head || len == 0 {
-        return Ok(());
-    }
-    send_body(conn, fd, offset, len).await
-}
-
-/// Sends `len` bytes of the file from `offset`: with `sendfile` unless it is
-/// turned off or refuses the file before sending anything, otherwise through
-/// registered buffers ([`stream_file`]).
-async fn send_body(
-    conn: &mut Conn,
-    fd: OwnedFd,
-    offset: u64,
-    len: u64,
-) -> Result<(), RequestError> {
-    if conn.worker.config.sendfile {
-        match sendfile::send_range(conn, &fd, offset, len).await {
-            Ok(()) => return Ok(()),
-            Err(SendfileError::Failed(err)) => {
-                // The head promised more bytes than were sent: close.
-                conn.closing = true;
-                return Err(err);
-            }
-            Err(SendfileError::Unsupported(err)) => {
-                tracing::debug!("sendfile refused the file ({err}); streaming it through buffers");
-            }
-        }
-    }
-    stream_file(conn, fd, offset, len).await
-}
-
-/// Streams `len` bytes of the file from `offset` to the client through
-/// registered buffers. Memory does not depend on the file's size: at most
-/// two buffers from the worker's pool, whatever the length.
-///
-/// With two buffers the next block is read from the file (`read_fixed_at`)
-/// while the previous one is written to the socket (`write_fixed_all`), so
-/// the disk and the network work at once. When the pool has only one buffer
-/// free, the same loop runs read-then-write with one.
-pub async fn stream_file(
-    conn: &mut Conn,
-    fd: OwnedFd,
-    offset: u64,
-    len: u64,
-) -> Result<(), RequestError> {
-    let file = tokio_uring::fs::File::from_std(std::fs::File::from(fd));
-    let result = pump(conn, &file, offset, len).await;
-    // The buffers went back to the pool inside `pump`, on every path.
-    let _ = file.close().await;
-    if result.is_err() {
-        // The head promised more bytes than were sent: close.
-        conn.closing = true;
-    }
-    result
-}
-
-/// The read/write pipeline of [`stream_file`]. Every buffer is dropped
-/// (returned to the pool) before this returns, on every path; io_uring
-/// operations are always awaited to completion (see `deadline::bounded`),
-/// so no buffer is dropped while the kernel holds it.
-async fn pump(conn: &mut Conn, file: &File, mut offset: u64, len: u64) -> Result<(), RequestError> {
-    let worker = conn.worker.clone();
-    let capacity = worker.pool.buffer_size_bytes();
-    let end = offset.saturating_add(len);
-    // Waiting for the pool is bounded, like every pool wait (tokio-uring's
-    // `next()` never resolves if no buffer comes back).
-    let first = worker
-        .pool
-        .acquire(worker.config.body_idle_timeout)
-        .await
-        .ok_or(RequestError::Busy)?;
-    // The second buffer is a bonus: never wait for it.
-    let mut spare = worker.pool.try_acquire();
-    let (mut full, mut filled) = read_block(file, first, offset, end, capacity).await?;
-    offset += filled as u64;
-    loop {
-        if offset >= end {
-            write_block(conn, full, filled).await?;
-            return Ok(());
-        }
-        match spare.take() {
-            Some(next) => {
-                let (written, read) = tokio::join!(
-                    write_block(conn, full, filled),
-                    read_block(file, next, offset, end, capacity),
-                );
-                let (next, n) = read?;
-                spare = Some(written?);
-                (full, filled) = (next, n);
-            }
-            None => {
-                let buf = write_block(conn, full, filled).await?;
-                (full, filled) = read_block(file, buf, offset, end, capacity).await?;
-            }
-        }
-        offset += filled as u64;
-    }
-}
-
-/// Reads the next block (at most `capacity` bytes, never past `end`) at
-/// `offset` into `buf`. A read of 0 before `end` means the file shrank
-/// after the head announced its length.
-async fn read_block(
-    file: &File,
-    buf: FixedBuf,
-    offset: u64,
-    end: u64,
-    capacity: usize,
-) -> Result<(FixedBuf, usize), RequestError> {
-    let want = usize::try_from(end - offset)
-        .unwrap_or(usize::MAX)
-        .min(capacity);
-    let (res, slice) = file.read_fixed_at(buf.slice(0..want), offset).await;
-    let buf = slice.into_inner();
-    match res {
-        Ok(0) => Err(RequestError::Io(std::io::Error::other(
-            "file shrank while being sent",
-        ))),
-        Ok(n) => Ok((buf, n)),
-        Err(err) => Err(RequestError::Io(err)),
-    }
-}
-
-/// Writes `buf[..n]` to the client, bounded by the body idle timeout (a
-/// client that stops reading cannot hold the connection), and hands the
-/// buffer back for the next read. `write_fixed_all` loops over short writes.
-async fn write_block(conn: &mut Conn, buf: FixedBuf, n: usize) -> Result<FixedBuf, RequestError> {
-    let worker = conn.worker.clone();
-    let deadline = Instant::now() + worker.config.body_idle_timeout;
-    let write = conn.stream.write_fixed_all(buf.slice(0..n));
-    match bounded(
-        &conn.stream,
-        write,
-        deadline,
-        &worker.lifecycle,
-        ShutdownPolicy::OnAbort,
-        Direction::Write,
-    )
-    .await
-    {
-        Ok((Ok(()), slice)) => {
-            conn.bytes_out += n as u64;
-            Ok(slice.into_inner())
-        }
-        Ok((Err(err), _)) => Err(RequestError::Io(err)),
-        Err(_) => Err(RequestError::Timeout),
-    }
+    ex.send_file(status, &headers, fd, offset, len).await
 }

@@ -1,68 +1,44 @@
 //! `PUT /dir/name`: the raw body becomes the file, atomically.
 
-use std::os::fd::AsRawFd;
+use std::ffi::CStr;
+use std::os::fd::{AsFd, OwnedFd};
 use std::rc::Rc;
 
+use crate::auth::{Action, Perms};
 use crate::http::encode::url_path;
-use crate::http::{json_escape_into, BodyDecoder, BodyFraming, StatusCode, Version};
-use crate::server::body::{pump_body, BodySink, PlannedWrite};
-use crate::server::conn::Conn;
+use crate::http::{json_escape_into, BodyDecoder, BodyFraming, StatusCode};
+use crate::server::connection::{BodyFiles, Exchange, SMALL_BODY_MAX_BYTES};
 use crate::server::error::RequestError;
-use crate::server::request::Request;
-use crate::server::small_body::{small_body_len, store_small_body};
-use crate::storage::aligned::BLOCK_ALIGN_BYTES;
+use crate::server::slots::FilePermit;
+use crate::server::worker_state::Worker;
 use crate::storage::root::split_parent;
-use crate::storage::staged::FileWriter;
-use crate::storage::{sys, CommitMode, StagedFile};
+use crate::storage::staged::{check_room, FileWriter};
+use crate::storage::{CommitMode, StagedFile};
+use crate::sys::fs::{c_path, lstat_at};
+use crate::upload::{BodyPipeline, NewFile, PutPlanner};
 
-/// The whole body goes to one staged file, in order.
-struct PutSink {
-    file: StagedFile,
-    max_file_size_bytes: u64,
-    size_bytes: u64,
-}
+/// The `Allow` of a 405 for PUT where it is disabled.
+const PUT_ALLOW: &str = "GET, HEAD, OPTIONS";
 
-impl BodySink for PutSink {
-    fn absorb(
-        &mut self,
-        body: &[u8],
-        body_complete: bool,
-        writes: &mut Vec<PlannedWrite>,
-    ) -> Result<usize, RequestError> {
-        let mut take = body.len();
-        if self.file.wants_block_aligned_writes() && !body_complete {
-            // Whole blocks only; a partial block waits for the next buffer
-            // (at most 4 KiB copied) or for the end of the body.
-            take -= take % BLOCK_ALIGN_BYTES;
-        }
-        let new_size = self.size_bytes.saturating_add(take as u64);
-        if new_size > self.max_file_size_bytes {
-            return Err(RequestError::FileTooLarge {
-                limit: self.max_file_size_bytes,
-            });
-        }
-        if take > 0 {
-            writes.push(PlannedWrite {
-                file: 0,
-                range: 0..take,
-                offset: self.size_bytes,
-            });
-        }
-        self.size_bytes = new_size;
-        Ok(take)
-    }
+/// A PUT's one file, staged before its body arrives, with its place in the
+/// upload-file budget.
+struct OneFile(StagedFile, #[allow(dead_code)] FilePermit);
 
-    fn end(&mut self, _held_back: usize) -> Result<(), RequestError> {
-        Ok(())
+impl BodyFiles for OneFile {
+    fn open(&mut self, _file: &NewFile) -> Result<(), RequestError> {
+        // A PUT planner never announces files.
+        Err(RequestError::Io(std::io::Error::other(
+            "a PUT has one file",
+        )))
     }
 
     fn writer(&self, _index: usize) -> &Rc<FileWriter> {
-        self.file.writer()
+        self.0.writer()
     }
 }
 
 /// `{"name":…,"path":…,"size":…}` for one stored file.
-pub fn stored_file_json(out: &mut String, name: &str, rel_path: &str, size: u64) {
+pub(super) fn stored_file_json(out: &mut String, name: &str, rel_path: &str, size: u64) {
     out.push_str("{\"name\":\"");
     json_escape_into(out, name);
     out.push_str("\",\"path\":\"");
@@ -72,10 +48,43 @@ pub fn stored_file_json(out: &mut String, name: &str, rel_path: &str, size: u64)
     out.push('}');
 }
 
+/// What a write to `name` in `dir` would replace, checked before the body:
+/// nothing (`Ok(false)`) or a regular file (or a symlink to one beneath
+/// ROOT, which the new file replaces: `Ok(true)`) may be written; a
+/// directory is a conflict; a FIFO, socket or device, or a symlink leading
+/// outside ROOT, is refused and left as it is.
+pub(super) fn check_target(
+    worker: &Worker,
+    dir: &OwnedFd,
+    parent: &str,
+    name: &CStr,
+    no_replace: bool,
+) -> Result<bool, RequestError> {
+    let mut st = match lstat_at(dir.as_fd(), name) {
+        Ok(st) => st,
+        Err(err) if err.raw_os_error() == Some(libc::ENOENT) => return Ok(false),
+        Err(err) => return Err(RequestError::from_parent_io(err)),
+    };
+    if st.st_mode & libc::S_IFMT == libc::S_IFLNK {
+        st = worker
+            .root
+            .stat_beneath(parent, name)
+            .map_err(|_| RequestError::Forbidden)?;
+    }
+    match st.st_mode & libc::S_IFMT {
+        libc::S_IFDIR => Err(RequestError::Conflict("the path is a directory")),
+        libc::S_IFREG if no_replace => Err(RequestError::PreconditionFailed),
+        libc::S_IFREG => Ok(true),
+        _ => Err(RequestError::Forbidden),
+    }
+}
+
 /// Serves a PUT.
-pub async fn put(conn: &mut Conn, request: &Request) -> Result<(), RequestError> {
-    let worker = conn.worker.clone();
+pub(super) async fn put(ex: &mut Exchange<'_>) -> Result<(), RequestError> {
+    ex.begin_upload();
+    let worker = ex.worker().clone();
     let config = &worker.config;
+    let request = ex.request();
     let Some(target) = split_parent(&request.target.path) else {
         return Err(RequestError::MethodNotAllowed {
             allow: "GET, HEAD, POST, OPTIONS",
@@ -86,83 +95,101 @@ pub async fn put(conn: &mut Conn, request: &Request) -> Result<(), RequestError>
             "a PUT target must name a file, not a directory",
         ));
     }
+    // From the request alone: may this identity write here at all?
+    let path = &request.target.path;
+    let caps = ex.capabilities(path);
+    if !caps.contains(Perms::UPLOAD) && !caps.contains(Perms::OVERWRITE) {
+        return ex
+            .authorize(Action::Create, path, PUT_ALLOW)
+            .and(Err(ex.denied()));
+    }
     let max = config.max_file_size_bytes;
-    match request.info.framing {
+    let declared_len = match request.info.framing {
         BodyFraming::None => return Err(RequestError::LengthRequired),
         BodyFraming::Length(n) if n > max => return Err(RequestError::FileTooLarge { limit: max }),
-        BodyFraming::Length(_) | BodyFraming::Chunked => {}
-    }
+        BodyFraming::Length(n) => Some(n),
+        BodyFraming::Chunked => None,
+    };
     let dir = worker
         .open_target_dir(target.parent)
         .map_err(RequestError::from_parent_io)?;
-    let name_c = sys::c_path(target.name)?;
-    let no_replace = request.headers.if_none_match.as_deref().map(str::trim) == Some("*");
-    let small_body = small_body_len(request.info.framing, config.durable);
-    // Refuse a directory or a taken name (`If-None-Match: *`) before the
-    // body. A small body is in hand at once, so unless the client waits for
-    // `100 Continue` or asked for `If-None-Match`, the commit finds out
-    // instead (EISDIR → 409), which saves a path lookup per small upload.
-    let check_early = small_body.is_none() || no_replace || request.info.expect_continue;
-    if check_early {
-        match sys::lstat_at(dir.as_raw_fd(), &name_c) {
-            Ok(st) if st.st_mode & libc::S_IFMT == libc::S_IFDIR => {
-                return Err(RequestError::Conflict("the path is a directory"));
-            }
-            Ok(_) if no_replace => return Err(RequestError::PreconditionFailed),
-            _ => {}
-        }
-    }
-    // A small body is written from the connection buffer, which is not
-    // block-aligned: no direct writes (and so no preallocation) for it.
-    let declared_len = match request.info.framing {
-        BodyFraming::Length(n) => Some(n),
-        _ => None,
+    let name_c = c_path(target.name)?;
+    let if_none_match = request.headers.if_none_match.as_deref().map(str::trim) == Some("*");
+    let exists = check_target(&worker, &dir, target.parent, &name_c, if_none_match)?;
+    // A new name needs `upload`, an existing file `overwrite`, here and
+    // where a symlinked directory on the way leads.
+    let action = if exists {
+        Action::Overwrite
+    } else {
+        Action::Create
     };
-    let writes = worker.plan_upload_writes(declared_len);
+    ex.authorize(action, path, PUT_ALLOW)?;
+    ex.authorize_where_resolved(action, dir.as_fd(), target.name, path, PUT_ALLOW)?;
+    // Without `overwrite` the commit must never replace: a file that
+    // appears under the name meanwhile is not this identity's to replace.
+    let may_overwrite = caps.contains(Perms::OVERWRITE);
+    let no_replace = if_none_match || !may_overwrite;
+    if let Some(len) = declared_len.filter(|&n| n > SMALL_BODY_MAX_BYTES as u64) {
+        // A disk without room answers 507 now, before the client sends the
+        // body; nothing is reserved. (A small body comes at once: a write
+        // that does not fit answers 507 as well.)
+        check_room(&dir, len).map_err(RequestError::from_io)?;
+    }
+    let writes = worker.writes.plan(declared_len);
     let mut mode = writes.mode.clone();
-    mode.direct &= small_body.is_none();
-    let file = StagedFile::create(dir, mode).map_err(RequestError::from_io)?;
-    if let BodyFraming::Length(n) = request.info.framing {
-        // A full disk answers 507 now, before the client sends the body.
-        file.reserve(n).map_err(RequestError::from_io)?;
+    // A small --no-sync body is written from the connection's own buffer,
+    // which is not block-aligned: through the page cache.
+    if !config.durable && declared_len.is_some_and(|n| n <= SMALL_BODY_MAX_BYTES as u64) {
+        mode.direct = false;
     }
-    // Every check that can be made before the body is made: only now may
-    // the client send it.
-    if request.info.expect_continue && request.version == Version::Http11 {
-        conn.send_continue().await.map_err(RequestError::Io)?;
-    }
-    let mut sink = PutSink {
-        file,
-        max_file_size_bytes: max,
-        size_bytes: 0,
+    let align = if mode.direct {
+        crate::upload::Alignment::BLOCK
+    } else {
+        crate::upload::Alignment::NONE
     };
-    match small_body {
-        Some(len) => {
-            store_small_body(conn, len, &sink.file).await?;
-            sink.size_bytes = len as u64;
-        }
-        None => {
-            let decoder = BodyDecoder::new(request.info.framing, config.chunked_limits);
-            pump_body(conn, decoder, &mut sink).await?;
+    let permit = worker
+        .slots
+        .file_permit()
+        .ok_or(RequestError::TooManyUploads)?;
+    let file = StagedFile::create(dir, mode).map_err(RequestError::from_io)?;
+    if let Some(len) = declared_len {
+        file.expect_len(len);
+    }
+    let decoder = BodyDecoder::new(request.info.framing, config.chunked_limits);
+    let mut pipeline = BodyPipeline::new(decoder, PutPlanner::new(align, max))
+        .checked(request.upload_digest.clone());
+    let mut files = OneFile(file, permit);
+    ex.receive(&mut pipeline, &mut files, align).await?;
+    let (planner, digest) = pipeline.into_parts();
+    let size = planner.size_bytes();
+    if let Some(digest) = digest {
+        // A mismatch stores nothing (the staged file is dropped).
+        let digests = digest.finish().map_err(RequestError::Digest)?;
+        ex.digest_verified();
+        if let Err(err) = files.0.keep_digests(&digests) {
+            tracing::warn!(
+                "could not keep the verified digest with {}: {err}",
+                target.name
+            );
         }
     }
-    let size = sink.size_bytes;
-    let mode = if no_replace {
+    let commit_mode = if no_replace {
         CommitMode::NoReplace
     } else {
         CommitMode::Replace
     };
-    let committed = sink
-        .file
-        .commit(target.name, mode, config.durable)
+    let commit_began = std::time::Instant::now();
+    let committed = files
+        .0
+        .commit(target.name, commit_mode, config.durable)
         .await
-        .map_err(|err| {
-            if err.raw_os_error() == Some(libc::EEXIST) {
-                RequestError::PreconditionFailed
-            } else {
-                RequestError::from_io(err)
-            }
+        .map_err(|err| match err.raw_os_error() {
+            Some(libc::EEXIST) if if_none_match => RequestError::PreconditionFailed,
+            Some(libc::EEXIST) => RequestError::NotPermitted { token: false },
+            _ => RequestError::from_io(err),
         })?;
+    ex.committed(commit_began.elapsed(), 1, size);
+    drop(writes);
     let status = if committed.replaced {
         StatusCode::OK
     } else {
@@ -171,6 +198,6 @@ pub async fn put(conn: &mut Conn, request: &Request) -> Result<(), RequestError>
     let mut json = String::with_capacity(128);
     stored_file_json(&mut json, target.name, &request.target.path, size);
     // The file is stored; if the client left, there is no one to tell.
-    let _ = conn.send_json(status, &json).await;
+    let _ = ex.respond_json(status, &json).await;
     Ok(())
 }

@@ -1,0 +1,5 @@
+//! Shim: the invariants live in `ringdrop::fuzzing::auth::fuzz_auth_rules`,
+//! which `cargo test` also runs on every seed in `fuzz/corpus/auth_rules/`.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| ringdrop::fuzzing::auth::fuzz_auth_rules(data));
