@@ -1,6 +1,6 @@
 //! The upload page in a real browser: headless Chromium, driven through
 //! WebDriver (chromedriver + fantoccini), against the real `ringdrop` binary
-//! on loopback.
+//! on loopback, through `tests/common/browser_kit.rs`.
 //!
 //! Needs the Debian packages `chromium` and `chromium-driver`
 //! (`scripts/browser-deps` installs them). Without them these tests FAIL:
@@ -11,153 +11,10 @@
 
 mod common;
 
-use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
+use common::browser_kit::*;
 use common::*;
-use fantoccini::{Client, ClientBuilder, Locator};
-use serde_json::{json, Value};
-
-const CHROMIUM: &str = "/usr/bin/chromium";
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
-
-/// Longest wait for anything the browser does (uploads of a few MiB, page
-/// loads), generous for a loaded CI machine.
-const BROWSER_DEADLINE: Duration = Duration::from_secs(60);
-
-/// Where the screenshots go.
-fn screenshot_dir() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/browser-test");
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// A running chromedriver on a free loopback port; killed on drop.
-struct Driver {
-    child: Child,
-    port: u16,
-}
-
-impl Driver {
-    fn start() -> Driver {
-        for bin in [CHROMIUM, CHROMEDRIVER] {
-            assert!(
-                Path::new(bin).exists(),
-                "{bin} is missing: the browser tests need Debian's `chromium` and \
-                 `chromium-driver`; run scripts/browser-deps"
-            );
-        }
-        // chromedriver has no "port 0": ask the kernel for a free port.
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(CHROMEDRIVER)
-            .arg(format!("--port={port}"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("spawn {CHROMEDRIVER}: {e}"));
-        let mut driver = Driver { child, port };
-        let up = wait_until(Duration::from_secs(20), || {
-            TcpStream::connect(("127.0.0.1", port)).is_ok()
-        });
-        if !up {
-            let status = driver.child.try_wait();
-            panic!("chromedriver did not listen on port {port} ({status:?})");
-        }
-        driver
-    }
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A headless Chromium session, with its own fresh profile directory.
-struct Browser {
-    client: Client,
-    _profile: TempDir,
-    _driver: Driver,
-}
-
-impl Browser {
-    async fn start() -> Browser {
-        let driver = Driver::start();
-        let profile = TempDir::new("chromium-profile");
-        let mut caps = serde_json::Map::new();
-        caps.insert(
-            "goog:chromeOptions".into(),
-            json!({
-                "binary": CHROMIUM,
-                "args": [
-                    "--headless=new",
-                    "--no-sandbox",
-                    "--disable-gpu",
-                    "--disable-dev-shm-usage",
-                    "--disable-background-networking",
-                    "--disable-component-update",
-                    "--disable-sync",
-                    "--no-first-run",
-                    "--window-size=1200,860",
-                    format!("--user-data-dir={}", profile.path.display()),
-                ],
-            }),
-        );
-        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-            .capabilities(caps)
-            .connect(&format!("http://127.0.0.1:{}", driver.port))
-            .await
-            .unwrap_or_else(|e| panic!("WebDriver session with {CHROMIUM}: {e}"));
-        Browser {
-            client,
-            _profile: profile,
-            _driver: driver,
-        }
-    }
-
-    /// Runs `script` (a function body) and returns its value.
-    async fn js(&self, script: &str) -> Value {
-        self.client
-            .execute(script, vec![])
-            .await
-            .unwrap_or_else(|e| panic!("script failed: {e}\n{script}"))
-    }
-
-    /// Polls `script` until it returns `true`, or panics with `what` and the
-    /// page's upload list after the deadline.
-    async fn wait_js(&self, what: &str, script: &str) {
-        let deadline = Instant::now() + BROWSER_DEADLINE;
-        loop {
-            if self.js(script).await == Value::Bool(true) {
-                return;
-            }
-            if Instant::now() > deadline {
-                let state = self.js(UPLOADS_STATE).await;
-                panic!("timed out waiting for {what}; uploads: {state}");
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    async fn screenshot(&self, name: &str) -> PathBuf {
-        let png = self.client.screenshot().await.unwrap();
-        let path = screenshot_dir().join(name);
-        std::fs::write(&path, png).unwrap();
-        path
-    }
-
-    async fn close(self) {
-        let _ = self.client.close().await;
-    }
-}
+use fantoccini::Locator;
+use serde_json::Value;
 
 /// The upload list as the page shows it: name, state, percent, status text.
 const UPLOADS_STATE: &str = "return [...document.querySelectorAll('#uploads .upload')].map(li => ({
@@ -168,14 +25,6 @@ const UPLOADS_STATE: &str = "return [...document.querySelectorAll('#uploads .upl
 /// Names in the listing table, in order.
 const LISTED_NAMES: &str =
     "return [...document.querySelectorAll('#entries tr:not(.parent) .name span')].map(s => s.textContent);";
-
-fn run<F: std::future::Future>(test: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(test)
-}
 
 fn names(value: &Value) -> Vec<String> {
     value
@@ -201,7 +50,7 @@ fn upload_two_files_through_the_page() {
     let server = Server::start(&root.path, &["--allow-delete"]);
 
     run(async {
-        let browser = Browser::start().await;
+        let browser = Browser::start(UPLOADS_STATE).await;
         let c = &browser.client;
         c.goto(&server.url("/")).await.unwrap();
 
@@ -354,7 +203,7 @@ fn cancelling_a_large_upload_leaves_nothing_behind() {
     let server = Server::start(&root.path, &["--no-sync"]);
 
     run(async {
-        let browser = Browser::start().await;
+        let browser = Browser::start(UPLOADS_STATE).await;
         let c = &browser.client;
         c.goto(&server.url("/")).await.unwrap();
         let input = c.find(Locator::Css("input[type=file]")).await.unwrap();
@@ -414,7 +263,7 @@ fn read_only_page_has_no_upload_ui() {
     std::fs::write(root.join("a.txt"), b"a").unwrap();
     let server = Server::start(&root.path, &["--read-only", "--allow-delete"]);
     run(async {
-        let browser = Browser::start().await;
+        let browser = Browser::start(UPLOADS_STATE).await;
         let c = &browser.client;
         c.goto(&server.url("/")).await.unwrap();
         assert_eq!(

@@ -1,8 +1,7 @@
 //! Headless Chromium through WebDriver (chromedriver + fantoccini) for the
-//! browser tests: the same driver, session and helpers `tests/browser.rs`
-//! and `tests/browser_access.rs` define for themselves, in one place, plus
-//! Chrome DevTools Protocol commands (network conditions) and the server's
-//! access log read back as records.
+//! browser tests (`tests/browser*.rs`): the driver, the session and its
+//! helpers, Chrome DevTools Protocol commands (network conditions), a
+//! slow proxy, and the server's access log read back as records.
 //!
 //! Needs Debian's `chromium` and `chromium-driver` (`scripts/browser-deps`).
 //! Without them the tests that use this FAIL: they never skip.

@@ -422,22 +422,7 @@ impl Transport {
         lifecycle: &Lifecycle,
     ) -> (Result<usize, Option<Interrupted>>, Vec<u8>) {
         buf.clear();
-        let cap = buf.capacity();
-        let read = self.stream.read(buf.slice(0..cap));
-        match bounded(
-            &self.stream,
-            read,
-            deadline,
-            lifecycle,
-            ShutdownPolicy::OnAbort,
-            Direction::Read,
-        )
-        .await
-        {
-            Ok((Ok(n), slice)) => (Ok(n), slice.into_inner()),
-            Ok((Err(_), slice)) => (Ok(0), slice.into_inner()),
-            Err((why, (_, slice))) => (Err(Some(why)), slice.into_inner()),
-        }
+        self.read_raw(buf, deadline, lifecycle).await
     }
 
     /// Reads into `buf[from..to)` of a registered buffer, which must follow
