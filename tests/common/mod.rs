@@ -949,29 +949,7 @@ impl Conn {
             return Err("timed out".into());
         }
         self.stream.set_read_timeout(Some(deadline - now)).unwrap();
-        let mut tmp = [0u8; 64 * 1024];
-        match self.stream.read(&mut tmp) {
-            Ok(0) => {
-                self.eof = true;
-                Ok(false)
-            }
-            Ok(n) => {
-                self.buf.extend_from_slice(&tmp[..n]);
-                Ok(true)
-            }
-            Err(e)
-                if e.kind() == io::ErrorKind::WouldBlock || e.kind() == io::ErrorKind::TimedOut =>
-            {
-                Err("timed out".into())
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(true),
-            Err(e) => {
-                // ECONNRESET and friends: the connection is over
-                self.eof = true;
-                let _ = e;
-                Ok(false)
-            }
-        }
+        read_more(&mut self.stream, &mut self.buf, &mut self.eof)
     }
 
     /// Reads until at least `n` bytes are buffered (kept for the response
@@ -1696,4 +1674,34 @@ pub fn chunk_with_sizes(data: &[u8], sizes: &[usize]) -> (Vec<u8>, Vec<usize>) {
     }
     out.extend_from_slice(b"0\r\n\r\n");
     (out, cuts)
+}
+
+/// One read from `reader` (whose read timeout is set) appended to `buf`:
+/// `Ok(true)` if bytes came (or the read was interrupted), `Ok(false)` at
+/// EOF or when the connection is over (ECONNRESET and friends, which also
+/// set `eof`), `Err` when the timeout passed.
+pub fn read_more(
+    reader: &mut impl Read,
+    buf: &mut Vec<u8>,
+    eof: &mut bool,
+) -> Result<bool, String> {
+    let mut tmp = [0u8; 64 * 1024];
+    match reader.read(&mut tmp) {
+        Ok(0) => {
+            *eof = true;
+            Ok(false)
+        }
+        Ok(n) => {
+            buf.extend_from_slice(&tmp[..n]);
+            Ok(true)
+        }
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock || e.kind() == io::ErrorKind::TimedOut => {
+            Err("timed out".into())
+        }
+        Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(true),
+        Err(_) => {
+            *eof = true;
+            Ok(false)
+        }
+    }
 }

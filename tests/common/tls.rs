@@ -5,7 +5,7 @@
 //! handshake then silence, a connection kept across a reload).
 
 use std::fs;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -205,27 +205,7 @@ impl TlsConn {
             .sock
             .set_read_timeout(Some(deadline - now))
             .unwrap();
-        let mut tmp = [0u8; 64 * 1024];
-        match self.tls.read(&mut tmp) {
-            Ok(0) => {
-                self.eof = true;
-                Ok(false)
-            }
-            Ok(n) => {
-                self.buf.extend_from_slice(&tmp[..n]);
-                Ok(true)
-            }
-            Err(e)
-                if e.kind() == io::ErrorKind::WouldBlock || e.kind() == io::ErrorKind::TimedOut =>
-            {
-                Err("timed out".into())
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(true),
-            Err(_) => {
-                self.eof = true;
-                Ok(false)
-            }
-        }
+        super::read_more(&mut self.tls, &mut self.buf, &mut self.eof)
     }
 
     /// Reads one response.
