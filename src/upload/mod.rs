@@ -2,7 +2,7 @@
 //! offset — the sans-IO half of the upload pipeline.
 //!
 //! **Sans-IO.** Nothing here reads a socket, touches a file, reads a clock or
-//! awaits. The server's body pump (`server::upload`) owns the registered
+//! awaits. The server's body pump (`server::connection::receive`) owns the registered
 //! buffers and the files; for every buffer of body bytes it calls
 //! [`BodyPipeline::process`], which
 //!
@@ -11,7 +11,8 @@
 //!    chunked body's framing is squeezed out in place), then
 //! 2. hands the decoded bytes to a [`BodyPlanner`] — [`PutPlanner`] for a
 //!    PUT (the whole body is one file), [`MultipartPlanner`] for a
-//!    multipart/form-data POST — which answers with [`PlannedWrite`]s
+//!    multipart/form-data POST, an append planner for a resumable upload's
+//!    PATCH (a `PutPlanner` that continues the data file) — which answers with [`PlannedWrite`]s
 //!    (ranges of the buffer and the file offset each goes to) and the files
 //!    it needs ([`NewFile`]).
 //!
@@ -37,11 +38,13 @@
 //! buffer size.
 #![forbid(unsafe_code)]
 
+mod append;
 mod multipart;
 mod pipeline;
 mod plan;
 mod put;
 
+pub(crate) use append::{AppendChecks, AppendPlanner};
 pub use multipart::MultipartPlanner;
 pub use pipeline::{BodyCheck, BodyPipeline, PipelineError, Processed};
 pub use plan::{Absorbed, Alignment, BodyPlanner, NewFile, Plan, PlanError, PlannedWrite};

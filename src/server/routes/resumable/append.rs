@@ -6,7 +6,6 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::rc::Rc;
 
 use super::commit::commit;
-use super::planner::{AppendChecks, AppendPlanner};
 use super::{check_access, load, lock_upload, now_unix, owner_of, upload_files, Answer, Failure};
 use crate::auth::{Action, Perms};
 use crate::digest::ChunkChecksum;
@@ -25,6 +24,7 @@ use crate::storage::staging::{UploadFiles, UploadLock};
 use crate::storage::StagedFile;
 use crate::sys::fs::c_path;
 use crate::upload::{Alignment, BodyPipeline, NewFile};
+use crate::upload::{AppendChecks, AppendPlanner};
 
 /// The `Allow` of a 405 when uploads are disabled for everyone.
 const UPLOAD_ALLOW: &str = "GET, HEAD, OPTIONS";

@@ -45,7 +45,6 @@
 
 mod append;
 mod commit;
-mod planner;
 pub(crate) mod sweep;
 
 use std::io;

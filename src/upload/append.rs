@@ -9,10 +9,9 @@
 //! upload's durable bytes, not the request's), and stops the body at the
 //! append's bound before planning past it. The checks see the decoded
 //! body bytes (never the re-read block: it is not decoded again).
-#![forbid(unsafe_code)]
 
+use super::{Absorbed, Alignment, BodyCheck, BodyPlanner, Plan, PlanError, PutPlanner};
 use crate::digest::{ChunkChecksum, UploadDigest};
-use crate::upload::{Absorbed, Alignment, BodyCheck, BodyPlanner, Plan, PlanError, PutPlanner};
 
 /// What an append verifies while its body streams: the tus
 /// `Upload-Checksum` and the RFC 9530 `Content-Digest` of the request.
